@@ -1,0 +1,58 @@
+# The few commands a person types. `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION ?= 3.13.0
+# The Lambda runtime's Python: pyenv's 3.13 when present, else whatever python3.13 is on PATH.
+PYTHON ?= $(shell PYENV_VERSION=$(PYTHON_VERSION) pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export PYENV_VERSION := $(PYTHON_VERSION)
+
+.PHONY: help venv lock lint typecheck validate unit test demo local build organization clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(VENV)/.synced: requirements-dev.lock | $(BIN)/python
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	@touch $@
+
+venv: $(VENV)/.synced ## create .venv from the locked dependencies
+
+lock: | $(BIN)/python ## re-resolve requirements-dev.lock and the layer's requirements.txt from pyproject.toml
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.13 -q -o requirements-dev.lock
+	$(UV) pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux_2_28 -q --no-header -o layers/core/requirements.txt
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv ## mypy --strict on the product code
+	$(BIN)/mypy
+
+validate: venv ## sam validate, plain and with cfn-lint
+	$(BIN)/sam validate
+	$(BIN)/sam validate --lint
+
+unit: venv ## the unit tests only (fast)
+	$(BIN)/pytest tests/unit -q
+
+test: venv lint typecheck validate ## everything CI runs: lint, types, sam validate, all tests with coverage
+	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term
+
+build: venv ## sam build (needs Python 3.13 on PATH; pyenv's is used)
+	PATH="$$(dirname $(PYTHON)):$$PATH" $(BIN)/sam build
+
+organization: venv ## create an organization and user in the deployed table: make organization NAME=acme
+	$(BIN)/python -m bcevents.cli create-organization --name "$(or $(NAME),default)"
+
+clean: ## remove build output and the virtualenv
+	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

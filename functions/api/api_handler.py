@@ -1,0 +1,151 @@
+"""The instances API: API Gateway (REST) proxy events in, Cloud Elements-compatible JSON out."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from bcevents import errors, instances, organizations
+from bcevents.configuration import problems_from
+from bcevents.models import ErrorBody, InstanceBody, InstancePatch, InstanceView, Problem
+from bcevents.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route needs ``Authorization: User <secret>, Organization <secret>``."""
+    principal = organizations.authenticate(app.current_event.headers.get("Authorization"))
+    app.append_context(principal=principal)
+    return next_middleware(app)
+
+
+app.use(middlewares=[authenticate])
+
+
+def _principal() -> organizations.Principal:
+    principal: organizations.Principal = app.context["principal"]
+    return principal
+
+
+@app.post("/instances")
+def create_instance(body: InstanceBody) -> InstanceView:
+    return instances.create_instance(_principal(), body)
+
+
+@app.get("/instances")
+def list_instances() -> list[InstanceView]:
+    return instances.list_instances(_principal())
+
+
+@app.get("/instances/<instance_id>")
+def get_instance(instance_id: int) -> InstanceView:
+    return instances.to_view(instances.get_instance(_principal(), instance_id))
+
+
+@app.patch("/instances/<instance_id>")
+def update_instance(instance_id: int, body: InstancePatch) -> InstanceView:
+    return instances.update_instance(_principal(), instance_id, body)
+
+
+@app.put("/instances/<instance_id>")
+def replace_instance(instance_id: int, body: InstanceBody) -> InstanceView:
+    return instances.replace_instance(_principal(), instance_id, body)
+
+
+@app.delete("/instances/<instance_id>")
+def delete_instance(instance_id: int) -> dict[str, Any]:
+    instances.delete_instance(_principal(), instance_id)
+    return {}
+
+
+@app.put("/instances/<instance_id>/events/enabled")
+def enable_events(instance_id: int) -> InstanceView:
+    return instances.set_events_enabled(_principal(), instance_id, True)
+
+
+@app.delete("/instances/<instance_id>/events/enabled")
+def disable_events(instance_id: int) -> InstanceView:
+    return instances.set_events_enabled(_principal(), instance_id, False, reason="disabled by the user")
+
+
+@app.post("/instances/<instance_id>/events/poll")
+def poll_now(instance_id: int) -> Response[dict[str, str]]:
+    instances.poll_now(_principal(), instance_id)
+    return _json(HTTPStatus.ACCEPTED, {"message": "poll started"})
+
+
+# --- errors: the one place where exceptions become status codes ------------------------------
+def _json(status: HTTPStatus, body: Any) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _error(status: HTTPStatus, message: str, problems: list[Problem] | None = None) -> Response[Any]:
+    request_id = app.lambda_context.aws_request_id if app.lambda_context else None
+    body = ErrorBody(message=message, errors=problems or [], request_id=request_id)
+    return _json(status, body.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        where = loc[0] if loc else "body"
+        path = ".".join(loc[1:]) or where
+        reason = error["msg"].removeprefix("Value error, ")
+        if error.get("type") == "extra_forbidden":
+            reason = "is not a known key"
+        problems.append(Problem(key=path if where == "body" else f"{where}.{path}", reason=reason))
+    return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
+
+
+@app.exception_handler(errors.InvalidConfiguration)
+def _invalid_configuration(exc: errors.InvalidConfiguration) -> Response[Any]:
+    problems = [Problem(key=p.key, reason=p.reason) for p in exc.problems]
+    return _error(HTTPStatus.BAD_REQUEST, "The instance configuration is invalid", problems)
+
+
+@app.exception_handler(ValidationError)
+def _invalid_stored(exc: ValidationError) -> Response[Any]:
+    problems = [Problem(key=p.key, reason=p.reason) for p in problems_from(exc)]
+    return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
+
+
+@app.exception_handler(errors.Unauthorized)
+def _unauthorized(exc: errors.Unauthorized) -> Response[Any]:
+    return _error(HTTPStatus.UNAUTHORIZED, str(exc))
+
+
+@app.exception_handler(errors.InstanceNotFound)
+def _not_found(exc: errors.InstanceNotFound) -> Response[Any]:
+    return _error(HTTPStatus.NOT_FOUND, f"No instance {exc} in this organization")
+
+
+@app.exception_handler([errors.StoreRejectedCredentials, errors.StoreRequestFailed, errors.EgressRefused])
+def _store_refused(exc: errors.ServiceError) -> Response[Any]:
+    return _error(HTTPStatus.BAD_REQUEST, f"BigCommerce credentials were not accepted: {exc}")
+
+
+@app.exception_handler([errors.StoreUnavailable, errors.StoreThrottled])
+def _store_unavailable(exc: errors.ServiceError) -> Response[Any]:
+    return _error(HTTPStatus.BAD_GATEWAY, f"BigCommerce could not be reached to check the credentials: {exc}")
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response[Any]:
+    return _error(HTTPStatus.NOT_FOUND, f"No route {app.current_event.http_method} {app.current_event.path}")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,57 @@
+"""Typed exceptions of the core. The api handler maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One offending input key and why it is refused."""
+
+    key: str
+    reason: str
+
+
+class InvalidConfiguration(ServiceError):
+    """The instance body (or a part of it) cannot be accepted; names each offending key."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.key}: {p.reason}" for p in problems))
+        self.problems = problems
+
+
+class Unauthorized(ServiceError):
+    """Missing, malformed or unknown ``Authorization`` credentials."""
+
+
+class InstanceNotFound(ServiceError):
+    """No instance with that id in the caller's organization (another org's is "not found" too)."""
+
+
+class StoreRejectedCredentials(ServiceError):
+    """The BigCommerce store refused the instance's credentials."""
+
+
+class StoreUnavailable(ServiceError):
+    """The BigCommerce store could not be reached or answered with a server error."""
+
+
+class EgressRefused(ServiceError):
+    """An outbound URL points at an address this deployment may not reach."""
+
+
+class LeaseHeld(ServiceError):
+    """Another poll of the same instance holds the lease."""
+
+
+class StoreRequestFailed(ServiceError):
+    """The store refused a request for a reason retrying will not fix (4xx other than auth)."""
+
+
+class StoreThrottled(ServiceError):
+    """The store's rate limit needs a wait longer than the time this run has left."""

@@ -1,0 +1,59 @@
+"""Deployment settings, read from the environment in exactly one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Seconds to wait after each failed delivery attempt. Cloud Elements retried 9 times, the x-th
+#: retry 2^(2x) seconds after the first failure (4 s, 16 s, ... 262 144 s ~ 73 h); these are the
+#: gaps between those offsets, so the last attempt lands ~73 h after the first failure too.
+DEFAULT_RETRY_SCHEDULE = (4, 12, 48, 192, 768, 3072, 12288, 49152, 196608)
+
+
+class Settings(BaseSettings):
+    """Every knob of a deployment. Names are the environment variables the template sets."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    instances_table: str = Field(default="bcevents-instances", alias="INSTANCES_TABLE")
+    events_table: str = Field(default="bcevents-events", alias="EVENTS_TABLE")
+    idempotency_table: str = Field(default="bcevents-idempotency", alias="IDEMPOTENCY_TABLE")
+    events_queue_url: str = Field(default="", alias="EVENTS_QUEUE_URL")
+    events_dlq_url: str = Field(default="", alias="EVENTS_DLQ_URL")
+    schedule_group: str = Field(default="bcevents", alias="SCHEDULE_GROUP")
+    scheduler_role_arn: str = Field(default="", alias="SCHEDULER_ROLE_ARN")
+    poll_function_arn: str = Field(default="", alias="POLL_FUNCTION_ARN")
+    #: Loopback and RFC 1918 store/callback addresses are refused unless this is set (local stack).
+    #: Link-local and cloud metadata addresses are refused whatever it says.
+    allow_private_networks: bool = Field(default=False, alias="ALLOW_PRIVATE_NETWORKS")
+    #: Where OAuth authorization codes are exchanged for tokens (tests point it at the sandbox).
+    bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", alias="BIGCOMMERCE_LOGIN_URL")
+    #: Where API-account requests go (``{url}/stores/{hash}/v3/``); OAuth instances get this store URL.
+    bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", alias="BIGCOMMERCE_API_URL")
+    #: Seconds between delivery attempts; the message goes to the dead-letter queue after the last.
+    delivery_retry_schedule: tuple[int, ...] = Field(
+        default=DEFAULT_RETRY_SCHEDULE, alias="DELIVERY_RETRY_SCHEDULE"
+    )
+    event_retention_days: int = Field(default=30, ge=1, alias="EVENT_RETENTION_DAYS")
+    #: How long a poll may hold an instance before another run may take it over.
+    poll_lease_seconds: int = Field(default=900, ge=10, alias="POLL_LEASE_SECONDS")
+    #: The store's clock minus this is the upper bound of every poll window (records that are
+    #: still being written at "now" are picked up by the next run instead).
+    poll_settle_seconds: int = Field(default=2, ge=0, alias="POLL_SETTLE_SECONDS")
+    store_timeout_seconds: float = Field(default=20.0, gt=0, alias="STORE_TIMEOUT_SECONDS")
+
+    @field_validator("delivery_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (cached: the environment of a Lambda does not change)."""
+    return Settings()

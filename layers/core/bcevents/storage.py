@@ -1,0 +1,274 @@
+"""DynamoDB access: the only module that talks to the tables.
+
+InstancesTable (``pk``/``sk``) holds per instance ``INSTANCE#<id>``: the instance (``INSTANCE``),
+one watermark per resource (``WATERMARK#<resource>``) and the poll lease (``LEASE``); the
+``ByOrganization`` index lists an organization's instances. Organizations (``ORG#<id>``) and users
+(``USER#<secret hash>``) live there too. EventsTable holds notifications and delivery attempts,
+partitioned by instance, expired by TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from bcevents.errors import InstanceNotFound, LeaseHeld
+from bcevents.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Item = dict[str, Any]
+
+
+def instance_key(instance_id: str) -> str:
+    """The partition key of everything an instance owns."""
+    return f"INSTANCE#{instance_id}"
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB returns numbers as Decimal; hand the rest of the code plain ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dynamo(v) for v in value]
+    return value
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+class Storage:
+    """The two tables, with the reads and writes the service needs.
+
+    Transactions go through ``table.meta.client``, which (being a resource's client) takes plain
+    Python values and serializes them itself.
+    """
+
+    def __init__(self, instances: Table, events: Table) -> None:
+        self.instances = instances
+        self.events = events
+
+    # organizations and users ---------------------------------------------------------------
+    def put_organization(self, org_id: str, name: str, user_id: str, user_hash: str, org_hash: str) -> None:
+        """Create an organization and its first user in one transaction."""
+        client = self.instances.meta.client
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.instances.name,
+                        "Item": _dynamo({"pk": f"ORG#{org_id}", "sk": "ORG", "name": name}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.instances.name,
+                        "Item": _dynamo(
+                            {
+                                "pk": f"USER#{user_hash}",
+                                "sk": "USER",
+                                "user_id": user_id,
+                                "org_id": org_id,
+                                "org_hash": org_hash,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    def get_user(self, user_hash: str) -> Item | None:
+        """The user whose secret hashes to ``user_hash``."""
+        item = self.instances.get_item(Key={"pk": f"USER#{user_hash}", "sk": "USER"}).get("Item")
+        return _plain(item) if item else None
+
+    # instances -----------------------------------------------------------------------------
+    def put_new_instance(self, item: Item) -> bool:
+        """Write a new instance; False if its id is already taken."""
+        try:
+            self.instances.put_item(
+                Item=_dynamo({"pk": instance_key(item["id"]), "sk": "INSTANCE", **item}),
+                ConditionExpression=Attr("pk").not_exists(),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def get_instance(self, instance_id: str) -> Item | None:
+        """An instance by id, whatever its organization (callers check ownership)."""
+        item = self.instances.get_item(
+            Key={"pk": instance_key(instance_id), "sk": "INSTANCE"}, ConsistentRead=True
+        ).get("Item")
+        return _strip_keys(_plain(item)) if item else None
+
+    def replace_instance(self, item: Item) -> None:
+        """Overwrite an existing instance (it must still exist: a concurrent delete wins)."""
+        try:
+            self.instances.put_item(
+                Item=_dynamo({"pk": instance_key(item["id"]), "sk": "INSTANCE", **item}),
+                ConditionExpression=Attr("pk").exists(),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise InstanceNotFound(item["id"]) from None
+            raise
+
+    def update_instance_fields(self, instance_id: str, **fields: Any) -> None:
+        """Set a few top-level attributes of an existing instance."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": _dynamo(value) for i, value in enumerate(fields.values())}
+        try:
+            self.instances.update_item(
+                Key={"pk": instance_key(instance_id), "sk": "INSTANCE"},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ConditionExpression=Attr("pk").exists(),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise InstanceNotFound(instance_id) from None
+            raise
+
+    def list_instances(self, org_id: str) -> list[Item]:
+        """Every instance of one organization, oldest first (one partition of the index)."""
+        items: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "ByOrganization",
+            "KeyConditionExpression": Key("org_id").eq(org_id),
+        }
+        while True:
+            page = self.instances.query(**kwargs)
+            items += [_strip_keys(_plain(i)) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_instance(self, instance_id: str) -> None:
+        """Remove an instance with its watermarks and lease (its event log expires by TTL)."""
+        with self.instances.batch_writer() as batch:
+            for item in self._partition(self.instances, instance_key(instance_id)):
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    # watermarks and lease ------------------------------------------------------------------
+    def get_watermarks(self, instance_id: str) -> dict[str, Item]:
+        """Every resource watermark of an instance, by resource name."""
+        response = self.instances.query(
+            KeyConditionExpression=Key("pk").eq(instance_key(instance_id))
+            & Key("sk").begins_with("WATERMARK#"),
+            ConsistentRead=True,
+        )
+        return {
+            str(item["sk"]).removeprefix("WATERMARK#"): _strip_keys(_plain(item))
+            for item in response["Items"]
+        }
+
+    def put_watermark(self, instance_id: str, resource: str, watermark: Item, lease_owner: str) -> None:
+        """Checkpoint a watermark, only while ``lease_owner`` still holds the instance's lease."""
+        client = self.instances.meta.client
+        key = instance_key(instance_id)
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.instances.name,
+                            "Key": {"pk": key, "sk": "LEASE"},
+                            "ConditionExpression": "#o = :owner",
+                            "ExpressionAttributeNames": {"#o": "owner"},
+                            "ExpressionAttributeValues": {":owner": lease_owner},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.instances.name,
+                            "Item": _dynamo({"pk": key, "sk": f"WATERMARK#{resource}", **watermark}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise LeaseHeld(instance_id) from None
+            raise
+
+    def acquire_lease(self, instance_id: str, owner: str, seconds: int) -> None:
+        """Take the instance's poll lease, or raise LeaseHeld if another live poll has it."""
+        now = int(time.time())
+        try:
+            self.instances.put_item(
+                Item={
+                    "pk": instance_key(instance_id),
+                    "sk": "LEASE",
+                    "owner": owner,
+                    "expires_at": now + seconds,
+                },
+                ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise LeaseHeld(instance_id) from None
+            raise
+
+    def release_lease(self, instance_id: str, owner: str) -> None:
+        """Give the lease back (a no-op if it was taken over after expiring)."""
+        try:
+            self.instances.delete_item(
+                Key={"pk": instance_key(instance_id), "sk": "LEASE"},
+                ConditionExpression=Attr("owner").eq(owner),
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    # helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _partition(table: Table, pk: str) -> Iterator[Item]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk),
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            page = table.query(**kwargs)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _strip_keys(item: Item) -> Item:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+
+@lru_cache(maxsize=1)
+def get_storage() -> Storage:
+    """The tables of this deployment (one boto3 resource per process, reused across invocations)."""
+    settings = get_settings()
+    dynamodb = boto3.session.Session().resource("dynamodb")
+    return Storage(dynamodb.Table(settings.instances_table), dynamodb.Table(settings.events_table))

@@ -1,0 +1,1 @@
+"""The local stack: the whole product on one machine, no AWS account, no Docker."""

@@ -1,0 +1,344 @@
+"""The instances API against moto and the sandbox store: create, read, change, delete, schedules."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from devstack.resources import StackResources
+from tests.conftest import POLL_FUNCTION_ARN, SCHEDULER_ROLE_ARN
+from tests.support.api import ApiClient
+from tests.support.bodies import LEGACY_SEED_VERBATIM, OAUTH_SEED, api_account, legacy_filled
+
+CALLBACK = "https://mycoolapp.example/bigcommerce/events"
+
+
+def _schedule(aws: StackResources, instance_id: int) -> dict[str, Any] | None:
+    client = boto3.client("scheduler")
+    try:
+        return client.get_schedule(Name=f"instance-{instance_id}", GroupName=aws.schedule_group)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+
+
+def _legacy(sandbox: Any, **changes: Any) -> dict[str, Any]:
+    store = sandbox.store
+    body = legacy_filled(f"{sandbox.url}/api/v2", store.username, store.password, CALLBACK)
+    body["configuration"].update(changes)
+    return body
+
+
+def _api_body(sandbox: Any, **extra: Any) -> dict[str, Any]:
+    store = sandbox.store
+    return api_account(f"{sandbox.url}/stores/{store.store_hash}/v3/", store.access_token, CALLBACK, **extra)
+
+
+# --- creation ------------------------------------------------------------------------------------
+def test_the_oauth_seed_body_with_provider_data_is_accepted(
+    api: ApiClient, sandbox: Any, aws: StackResources, setenv: Any
+) -> None:
+    """Given the seed's "Example JSON with Polling" and the code BigCommerce sent the app,
+    when it is posted, then the code is exchanged, the store answers and a 15-minute schedule exists."""
+    setenv(BIGCOMMERCE_LOGIN_URL=sandbox.url, BIGCOMMERCE_API_URL=sandbox.url)
+    config = OAUTH_SEED["configuration"]
+    sandbox.store.register_oauth_app(config["oauth.api.key"], config["oauth.api.secret"])
+    code = sandbox.store.issue_auth_code(config["oauth.api.key"], redirect_uri=config["oauth.callback.url"])
+    body = {
+        **copy.deepcopy(OAUTH_SEED),
+        "providerData": {
+            "code": code,
+            "context": f"stores/{sandbox.store.store_hash}",
+            "scope": "store_v2_orders",
+        },
+    }
+
+    response = api.post("/instances", body)
+
+    assert response.status == 200, response.body
+    created = response.body
+    assert created["token"]
+    assert created["webhookSigningSecret"].startswith("whsec_")
+    assert created["eventsEnabled"] is True
+    assert created["element"] == {"key": "bigcommerce"}
+    assert created["configuration"]["oauth.api.secret"] == "********"
+    assert created["configuration"]["access.token"] == "********"
+    assert created["configuration"]["store.url"] == f"{sandbox.url}/stores/{sandbox.store.store_hash}/v3/"
+    assert set(created["configuration"]["event.poller.configuration"]) == {"orders", "products", "customers"}
+    schedule = _schedule(aws, created["id"])
+    assert schedule is not None
+    assert schedule["ScheduleExpression"] == "rate(15 minutes)"
+
+
+def test_an_oauth_body_without_a_code_says_where_the_code_comes_from(api: ApiClient) -> None:
+    response = api.post("/instances", OAUTH_SEED)
+
+    assert response.status == 400
+    [problem] = response.body["errors"]
+    assert problem["key"] == "providerData.code"
+    assert "auth callback" in problem["reason"]
+
+
+def test_a_refused_oauth_code_is_a_400_naming_the_answer(api: ApiClient, sandbox: Any, setenv: Any) -> None:
+    setenv(BIGCOMMERCE_LOGIN_URL=sandbox.url)
+    body = {**copy.deepcopy(OAUTH_SEED), "providerData": {"code": "not-a-code", "context": "stores/sandbox"}}
+
+    response = api.post("/instances", body)
+
+    assert response.status == 400
+    assert "token endpoint refused the code" in response.body["message"]
+
+
+def test_the_legacy_seed_verbatim_names_the_placeholder_and_the_crm_resource(api: ApiClient) -> None:
+    response = api.post("/instances", LEGACY_SEED_VERBATIM)
+
+    assert response.status == 400
+    problems = {p["key"]: p["reason"] for p in response.body["errors"]}
+    interval = problems["configuration.event.poller.refresh_interval"]
+    assert '"<minutes>" is not a number' in interval
+    [contacts_key] = [k for k in problems if "contacts" in k]
+    assert "ecommerce hub: orders, products, customers" in problems[contacts_key]
+
+
+def test_the_legacy_seed_with_its_placeholders_filled_is_accepted(
+    api: ApiClient, sandbox: Any, aws: StackResources
+) -> None:
+    response = api.post("/instances", _legacy(sandbox))
+
+    assert response.status == 200, response.body
+    assert response.body["configuration"]["password"] == "********"
+    assert response.body["configuration"]["username"] == sandbox.store.username
+    assert _schedule(aws, response.body["id"])["ScheduleExpression"] == "rate(15 minutes)"  # type: ignore[index]
+    time_checks = [r for r in sandbox.store.requests if r.path.endswith("/v2/time")]
+    assert len(time_checks) == 1  # the credentials were checked against the store
+
+
+def test_api_account_credentials_are_accepted(api: ApiClient, sandbox: Any) -> None:
+    response = api.post("/instances", _api_body(sandbox))
+
+    assert response.status == 200, response.body
+    assert response.body["configuration"]["access.token"] == "********"
+
+
+def test_a_wrong_password_is_a_400_saying_what_the_store_answered(api: ApiClient, sandbox: Any) -> None:
+    response = api.post("/instances", _legacy(sandbox, password="wrong"))
+
+    assert response.status == 400
+    assert "the store answered 401" in response.body["message"]
+
+
+def test_credentials_are_not_checked_when_the_caller_opts_out(api: ApiClient, sandbox: Any) -> None:
+    body = {**_legacy(sandbox, password="wrong"), "validateCredentials": False}
+
+    assert api.post("/instances", body).status == 200
+    assert not sandbox.store.requests
+
+
+def test_the_poller_configuration_may_be_a_json_string_and_the_interval_a_number(
+    api: ApiClient, sandbox: Any
+) -> None:
+    body = _legacy(sandbox)
+    config = body["configuration"]
+    config["event.poller.configuration"] = json.dumps(config["event.poller.configuration"])
+    config["event.poller.refresh_interval"] = 30
+
+    response = api.post("/instances", body)
+
+    assert response.status == 200, response.body
+    assert isinstance(response.body["configuration"]["event.poller.configuration"], dict)
+    assert response.body["configuration"]["event.poller.refresh_interval"] == 30
+
+
+def test_unknown_event_keys_are_kept(api: ApiClient, sandbox: Any) -> None:
+    response = api.post("/instances", _legacy(sandbox, **{"event.vendor.custom": "kept"}))
+
+    assert response.status == 200, response.body
+    assert response.body["configuration"]["event.vendor.custom"] == "kept"
+
+
+def test_events_disabled_instances_get_no_schedule(api: ApiClient, sandbox: Any, aws: StackResources) -> None:
+    response = api.post("/instances", _legacy(sandbox, **{"event.notification.enabled": False}))
+
+    assert response.status == 200
+    assert _schedule(aws, response.body["id"]) is None
+
+
+# --- schedules follow the instance -------------------------------------------------------------
+def test_the_schedule_targets_the_poll_function_with_the_instance_id(
+    api: ApiClient, sandbox: Any, aws: StackResources
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+
+    target = _schedule(aws, created["id"])["Target"]  # type: ignore[index]
+
+    assert target["Arn"] == POLL_FUNCTION_ARN
+    assert target["RoleArn"] == SCHEDULER_ROLE_ARN
+    assert json.loads(target["Input"]) == {"instanceId": str(created["id"])}
+
+
+def test_patching_the_interval_changes_the_rate(api: ApiClient, sandbox: Any, aws: StackResources) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+
+    response = api.patch(
+        f"/instances/{created['id']}", {"configuration": {"event.poller.refresh_interval": 1}}
+    )
+
+    assert response.status == 200, response.body
+    assert _schedule(aws, created["id"])["ScheduleExpression"] == "rate(1 minute)"  # type: ignore[index]
+
+
+def test_disable_removes_the_schedule_and_enable_restores_it(
+    api: ApiClient, sandbox: Any, aws: StackResources
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+    path = f"/instances/{created['id']}/events/enabled"
+
+    disabled = api.delete(path)
+    assert disabled.status == 200
+    assert disabled.body["eventsEnabled"] is False
+    assert _schedule(aws, created["id"]) is None
+
+    enabled = api.put(path)
+    assert enabled.status == 200
+    assert enabled.body["eventsEnabled"] is True
+    assert _schedule(aws, created["id"])["ScheduleExpression"] == "rate(15 minutes)"  # type: ignore[index]
+
+
+def test_delete_removes_the_instance_and_its_schedule(
+    api: ApiClient, sandbox: Any, aws: StackResources
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+
+    assert api.delete(f"/instances/{created['id']}").status == 200
+
+    assert _schedule(aws, created["id"]) is None
+    assert api.get(f"/instances/{created['id']}").status == 404
+
+
+def test_patch_with_events_disabled_removes_the_schedule(
+    api: ApiClient, sandbox: Any, aws: StackResources
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+
+    api.patch(f"/instances/{created['id']}", {"configuration": {"event.notification.enabled": False}})
+
+    assert _schedule(aws, created["id"]) is None
+
+
+# --- reading and changing --------------------------------------------------------------------
+def test_list_and_get_show_the_organizations_instances(api: ApiClient, sandbox: Any) -> None:
+    first = api.post("/instances", _legacy(sandbox)).body
+    second = api.post("/instances", _api_body(sandbox)).body
+
+    listed = api.get("/instances")
+    fetched = api.get(f"/instances/{second['id']}")
+
+    assert [i["id"] for i in listed.body] == [first["id"], second["id"]]
+    assert "token" not in listed.body[0] or listed.body[0]["token"] is None
+    assert fetched.body["name"] == "api-account"
+
+
+def test_patch_merges_configuration_keys_and_keeps_masked_secrets(api: ApiClient, sandbox: Any) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+    new_callback = "https://other.example/cb"
+
+    response = api.patch(
+        f"/instances/{created['id']}",
+        {
+            "name": "renamed",
+            "configuration": {"event.notification.callback.url": new_callback, "password": "********"},
+        },
+    )
+
+    assert response.status == 200, response.body
+    assert response.body["name"] == "renamed"
+    assert response.body["eventsNotificationCallbackUrl"] == new_callback
+    assert response.body["configuration"]["event.poller.refresh_interval"] == 15
+    from bcevents.storage import get_storage
+
+    stored = get_storage().get_instance(str(created["id"]))
+    assert stored is not None
+    assert stored["configuration"]["password"] == sandbox.store.password
+
+
+def test_put_replaces_the_configuration(api: ApiClient, sandbox: Any, aws: StackResources) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+    body = _legacy(sandbox, **{"event.poller.refresh_interval": "60"})
+    body["name"] = "replaced"
+
+    response = api.put(f"/instances/{created['id']}", body)
+
+    assert response.status == 200, response.body
+    assert response.body["name"] == "replaced"
+    assert response.body["id"] == created["id"]
+    assert _schedule(aws, created["id"])["ScheduleExpression"] == "rate(60 minutes)"  # type: ignore[index]
+
+
+def test_a_patch_that_breaks_the_configuration_is_refused_and_changes_nothing(
+    api: ApiClient, sandbox: Any
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+
+    response = api.patch(
+        f"/instances/{created['id']}", {"configuration": {"event.poller.refresh_interval": 0}}
+    )
+
+    assert response.status == 400
+    assert response.body["errors"][0]["key"] == "configuration.event.poller.refresh_interval"
+    assert api.get(f"/instances/{created['id']}").body["configuration"]["event.poller.refresh_interval"] == 15
+
+
+# --- authorization ---------------------------------------------------------------------------
+ROUTES = [
+    ("GET", "/instances/{id}"),
+    ("PATCH", "/instances/{id}"),
+    ("PUT", "/instances/{id}"),
+    ("DELETE", "/instances/{id}"),
+    ("PUT", "/instances/{id}/events/enabled"),
+    ("DELETE", "/instances/{id}/events/enabled"),
+    ("POST", "/instances/{id}/events/poll"),
+]
+
+
+@pytest.mark.parametrize(("method", "route"), ROUTES)
+def test_another_organizations_instance_is_not_found(
+    api: ApiClient, sandbox: Any, aws: StackResources, method: str, route: str
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+    intruder = ApiClient.with_new_organization("intruder")
+    body: Any = None
+    if route.endswith("{id}") and method in ("PUT", "PATCH"):
+        body = _legacy(sandbox) if method == "PUT" else {"name": "stolen"}
+
+    response = intruder.request(method, route.format(id=created["id"]), body)
+
+    assert response.status == 404
+    assert api.get(f"/instances/{created['id']}").body["name"] == created["name"]
+    assert _schedule(aws, created["id"]) is not None
+
+
+def test_another_organization_lists_nothing(api: ApiClient, sandbox: Any) -> None:
+    api.post("/instances", _legacy(sandbox))
+
+    assert ApiClient.with_new_organization("other").get("/instances").body == []
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic dXNlcjpwYXNz", "User only", "User wrong, Organization wrong"],
+    ids=["missing", "basic", "malformed", "wrong-secret"],
+)
+def test_requests_without_valid_credentials_are_401(aws: StackResources, authorization: str | None) -> None:
+    response = ApiClient(authorization).get("/instances")
+
+    assert response.status == 401
+    assert response.body["message"]
+
+
+def test_the_wrong_organization_secret_for_a_user_is_401(api: ApiClient) -> None:
+    user_part = api.authorization.split(",")[0]  # type: ignore[union-attr]
+
+    assert ApiClient(f"{user_part}, Organization nope").get("/instances").status == 401
