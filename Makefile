@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYENV_VERSION := $(PYTHON_VERSION)
 
-.PHONY: help venv lock lint typecheck validate unit test demo local build organization clean
+.PHONY: help venv lock lint typecheck validate unit test demo local build openapi organization clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test: venv lint typecheck validate ## everything CI runs: lint, types, sam valid
 
 build: venv ## sam build (needs Python 3.13 on PATH; pyenv's is used)
 	PATH="$$(dirname $(PYTHON)):$$PATH" $(BIN)/sam build
+
+openapi: venv ## regenerate schemas/openapi.json from the api function's routes and models
+	$(BIN)/python -c "import sys; sys.path[:0] = ['layers/core', 'functions/api']; import api_handler; print(api_handler.openapi_document())" > schemas/openapi.json
 
 organization: venv ## create an organization and user in the deployed table: make organization NAME=acme
 	$(BIN)/python -m bcevents.cli create-organization --name "$(or $(NAME),default)"

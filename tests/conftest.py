@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import ipaddress
+import logging
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -11,6 +14,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
+# Powertools' Logger and Metrics read these when bcevents.observability is first imported, which a
+# test module may do at collection, before any fixture runs.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bigcommerce-events")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "BigCommerceEvents")
 
 from devstack.resources import StackResources, create_resources
 from tests.support.api import ApiClient
@@ -130,3 +138,22 @@ def setenv(monkeypatch: pytest.MonkeyPatch) -> Any:
         _clear_caches()
 
     return set_values
+
+
+@pytest.fixture
+def service_logs() -> Iterator[Any]:
+    """The service's own log lines (DEBUG and up, formatted as in Lambda) written during the test."""
+    from bcevents.observability import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    std = logging.getLogger(logger.name)
+    level = std.level
+    std.addHandler(handler)
+    std.setLevel(logging.DEBUG)
+    try:
+        yield buffer.getvalue
+    finally:
+        std.removeHandler(handler)
+        std.setLevel(level)

@@ -8,26 +8,52 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from bcevents import errors, instances, organizations
 from bcevents.configuration import problems_from
-from bcevents.models import ErrorBody, InstanceBody, InstancePatch, InstanceView, Problem
+from bcevents.models import CreatedInstanceView, ErrorBody, InstanceBody, InstancePatch, InstanceView, Problem
 from bcevents.observability import logger, metrics, tracer
+from bcevents.settings import get_settings
 
 app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(
+    title="BigCommerce polling events",
+    version="1.0.0",
+    description="Cloud Elements-compatible element instances whose BigCommerce changes are POSTed to a callback.",
+    security_schemes={
+        "CloudElements": APIKey(
+            name="Authorization",
+            in_=APIKeyIn.header,
+            description="User <user secret>, Organization <org secret>",
+        )
+    },
+    security=[{"CloudElements": []}],
+)
+#: Documentation needs no credentials (it holds no data); everything else does.
+PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
 
 
 def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every route needs ``Authorization: User <secret>, Organization <secret>``."""
-    principal = organizations.authenticate(app.current_event.headers.get("Authorization"))
-    app.append_context(principal=principal)
+    if app.current_event.path not in PUBLIC_PATHS:
+        principal = organizations.authenticate(app.current_event.headers.get("Authorization"))
+        app.append_context(principal=principal)
+    return next_middleware(app)
+
+
+def docs_enabled(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Swagger UI is served only where the deployment turned it on (ENABLE_SWAGGER_UI)."""
+    if not get_settings().enable_swagger_ui:
+        return _error(HTTPStatus.NOT_FOUND, "Swagger UI is disabled in this deployment")
     return next_middleware(app)
 
 
 app.use(middlewares=[authenticate])
+app.enable_swagger(path="/docs", middlewares=[docs_enabled])
 
 
 def _principal() -> organizations.Principal:
@@ -36,7 +62,7 @@ def _principal() -> organizations.Principal:
 
 
 @app.post("/instances")
-def create_instance(body: InstanceBody) -> InstanceView:
+def create_instance(body: InstanceBody) -> CreatedInstanceView:
     return instances.create_instance(_principal(), body)
 
 
@@ -76,10 +102,27 @@ def disable_events(instance_id: int) -> InstanceView:
     return instances.set_events_enabled(_principal(), instance_id, False, reason="disabled by the user")
 
 
+@app.post("/instances/<instance_id>/webhook-secret/rotate")
+def rotate_webhook_secret(instance_id: int) -> dict[str, str]:
+    return {"webhookSigningSecret": instances.rotate_webhook_secret(_principal(), instance_id)}
+
+
 @app.post("/instances/<instance_id>/events/poll")
 def poll_now(instance_id: int) -> Response[dict[str, str]]:
     instances.poll_now(_principal(), instance_id)
     return _json(HTTPStatus.ACCEPTED, {"message": "poll started"})
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_json() -> Response[str]:
+    return Response(
+        status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=openapi_document()
+    )
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI document, generated from the routes and models (checked in as schemas/openapi.json)."""
+    return app.get_openapi_json_schema()
 
 
 # --- errors: the one place where exceptions become status codes ------------------------------

@@ -300,6 +300,7 @@ ROUTES = [
     ("PUT", "/instances/{id}/events/enabled"),
     ("DELETE", "/instances/{id}/events/enabled"),
     ("POST", "/instances/{id}/events/poll"),
+    ("POST", "/instances/{id}/webhook-secret/rotate"),
 ]
 
 
@@ -342,3 +343,23 @@ def test_the_wrong_organization_secret_for_a_user_is_401(api: ApiClient) -> None
     user_part = api.authorization.split(",")[0]  # type: ignore[union-attr]
 
     assert ApiClient(f"{user_part}, Organization nope").get("/instances").status == 401
+
+
+def test_the_webhook_secret_rotates_and_the_old_one_signs_for_a_grace_period(
+    api: ApiClient, sandbox: Any
+) -> None:
+    created = api.post("/instances", _legacy(sandbox)).body
+
+    response = api.post(f"/instances/{created['id']}/webhook-secret/rotate")
+
+    assert response.status == 200
+    new_secret = response.body["webhookSigningSecret"]
+    assert new_secret.startswith("whsec_")
+    assert new_secret != created["webhookSigningSecret"]
+    from bcevents.storage import get_storage
+
+    stored = get_storage().get_instance(str(created["id"]))
+    assert stored is not None
+    assert stored["webhook_secret"] == new_secret
+    assert [p["secret"] for p in stored["previous_webhook_secrets"]] == [created["webhookSigningSecret"]]
+    assert "webhook" not in json.dumps(api.get(f"/instances/{created['id']}").body).lower()

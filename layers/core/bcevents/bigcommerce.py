@@ -143,7 +143,8 @@ class BigCommerceClient:
                 response = self._session.get(url, params=params)
             except requests.Timeout as exc:
                 raise StoreUnavailable(f"the store did not answer in time ({type(exc).__name__})") from exc
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                # Resets are retried by urllib3 first; a body cut short surfaces here.
                 raise StoreUnavailable(f"cannot reach the store ({type(exc).__name__})") from exc
             self.requests_made += 1
             self._note_rate(response)

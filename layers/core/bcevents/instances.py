@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from bcevents import auth, hub, schedules
+from bcevents import auth, hub, schedules, signing
 from bcevents.bigcommerce import BigCommerceClient, StoreAuth, exchange_oauth_code
 from bcevents.configuration import (
     MASK,
@@ -18,7 +18,7 @@ from bcevents.configuration import (
     validate_configuration,
 )
 from bcevents.errors import FieldProblem, InstanceNotFound, InvalidConfiguration
-from bcevents.models import InstanceBody, InstancePatch, InstanceView
+from bcevents.models import CreatedInstanceView, InstanceBody, InstancePatch, InstanceView
 from bcevents.observability import logger
 from bcevents.organizations import Principal
 from bcevents.settings import get_settings
@@ -31,7 +31,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def create_instance(principal: Principal, body: InstanceBody) -> InstanceView:
+def create_instance(principal: Principal, body: InstanceBody) -> CreatedInstanceView:
     """Validate, authorize against the store, store, and schedule a new instance."""
     config = validate_configuration(body.configuration, allow_private=get_settings().allow_private_networks)
     stored = _with_store_token(config, stored_form(config), body)
@@ -62,8 +62,7 @@ def create_instance(principal: Principal, body: InstanceBody) -> InstanceView:
     logger.info(
         "instance created", extra={"instance_id": item["id"], "events_enabled": config.events_enabled}
     )
-    view = to_view(item)
-    return view.model_copy(update={"token": token, "webhook_secret": webhook_secret})
+    return CreatedInstanceView(**to_view(item).model_dump(), token=token, webhook_secret=webhook_secret)
 
 
 def get_instance(principal: Principal, instance_id: int | str) -> Item:
@@ -128,6 +127,15 @@ def disable_events(instance_id: str, reason: str) -> None:
     item = get_storage().get_instance(instance_id)
     if item is not None:
         _set_events(item, False, reason=reason)
+
+
+def rotate_webhook_secret(principal: Principal, instance_id: int) -> str:
+    """A new Standard Webhooks signing secret; the old one keeps signing alongside it for a day."""
+    item = get_instance(principal, instance_id)
+    secret, fields = signing.rotated(item, datetime.now(UTC))
+    get_storage().update_instance_fields(item["id"], **fields)
+    logger.info("webhook secret rotated", extra={"instance_id": item["id"]})
+    return secret
 
 
 def poll_now(principal: Principal, instance_id: int) -> None:

@@ -66,8 +66,13 @@ class InstanceView(BaseModel):
     created_date: str = Field(alias="createdDate")
     updated_date: str = Field(alias="updatedDate")
     configuration: dict[str, Any]
-    token: str | None = None
-    webhook_secret: str | None = Field(None, alias="webhookSigningSecret")
+
+
+class CreatedInstanceView(InstanceView):
+    """The answer to ``POST /instances``: the only time the token and signing secret are shown."""
+
+    token: str
+    webhook_secret: str = Field(alias="webhookSigningSecret")
 
 
 class Problem(BaseModel):

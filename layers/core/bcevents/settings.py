@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Seconds to wait after each failed delivery attempt. Cloud Elements retried 9 times, the x-th
 #: retry 2^(2x) seconds after the first failure (4 s, 16 s, ... 262 144 s ~ 73 h); these are the
@@ -34,15 +35,23 @@ class Settings(BaseSettings):
     #: Where API-account requests go (``{url}/stores/{hash}/v3/``); OAuth instances get this store URL.
     bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", alias="BIGCOMMERCE_API_URL")
     #: Seconds between delivery attempts; the message goes to the dead-letter queue after the last.
-    delivery_retry_schedule: tuple[int, ...] = Field(
+    # NoDecode: the environment holds "4,12,48", not JSON; the validator below splits it.
+    delivery_retry_schedule: Annotated[tuple[int, ...], NoDecode] = Field(
         default=DEFAULT_RETRY_SCHEDULE, alias="DELIVERY_RETRY_SCHEDULE"
     )
+    #: Callback timeouts: to connect, and for the whole answer.
+    delivery_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, alias="DELIVERY_CONNECT_TIMEOUT_SECONDS"
+    )
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")
     event_retention_days: int = Field(default=30, ge=1, alias="EVENT_RETENTION_DAYS")
     #: How long a poll may hold an instance before another run may take it over.
     poll_lease_seconds: int = Field(default=900, ge=10, alias="POLL_LEASE_SECONDS")
     #: The store's clock minus this is the upper bound of every poll window (records that are
     #: still being written at "now" are picked up by the next run instead).
     poll_settle_seconds: int = Field(default=2, ge=0, alias="POLL_SETTLE_SECONDS")
+    #: Serve Swagger UI at GET /docs (the OpenAPI document is always at GET /openapi.json).
+    enable_swagger_ui: bool = Field(default=False, alias="ENABLE_SWAGGER_UI")
     store_timeout_seconds: float = Field(default=20.0, gt=0, alias="STORE_TIMEOUT_SECONDS")
 
     @field_validator("delivery_retry_schedule", mode="before")

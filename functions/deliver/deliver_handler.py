@@ -1,0 +1,74 @@
+"""The deliver function: SQS batches of notifications in, the messages to retry (batchItemFailures) out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bcevents import delivery
+from bcevents.observability import logger, metrics, tracer
+from bcevents.settings import get_settings
+
+
+class _Processor(BatchProcessor):
+    """Logs the failures nobody planned (a notification waiting for its retry is not one)."""
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        if not isinstance(exception[1], delivery.DeliveryPending):
+            logger.error("notification processing failed", exc_info=exception)
+        return super().failure_handler(record, exception)
+
+
+# Retries are reported per message: one failing callback never holds up the rest of the batch.
+processor = _Processor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+idempotency_config = IdempotencyConfig(event_key_jmespath="notification.id", raise_on_no_idempotency_key=True)
+
+
+def _deliver(message: delivery.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
+    return delivery.deliver(message, remaining_ms=remaining_ms).as_dict()
+
+
+@lru_cache(maxsize=1)
+def idempotent_delivery() -> Callable[..., dict[str, Any]]:
+    """Delivery, done once per notification id (built on first use: it needs the settings).
+
+    Only a settled outcome is saved; a pending one raises, which deletes the idempotency record.
+    """
+    store = DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table, boto3_session=boto3.session.Session()
+    )
+    once: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="message", config=idempotency_config, persistence_store=store
+    )(_deliver)
+    return once
+
+
+def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
+    message = delivery.queued_message(record.raw_event)
+    # Logs correlate on the notification id, which the poller logs too (a batch has many messages).
+    logger.set_correlation_id(message.notification.id)
+    remaining = lambda_context.get_remaining_time_in_millis() if lambda_context else None
+    result: dict[str, Any] = idempotent_delivery()(message=message, remaining_ms=remaining)
+    return result
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    idempotency_config.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=_record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,261 @@
+"""Delivery: POST one queued notification to its instance's callback and decide what happens next.
+
+- 2xx: DELIVERED. 410: the instance's events are disabled (its schedule removed), DISABLED.
+- Anything else (3xx included: redirects are never followed), a timeout, a TLS, DNS or connection
+  error, or an address the egress guard refuses: the message comes back after the next step of
+  ``DELIVERY_RETRY_SCHEDULE`` (with jitter, and no sooner than a ``Retry-After``). After the last
+  step the notification goes to the dead-letter queue: FAILED.
+- The instance was deleted, its events were turned off, or it has no callback URL any more: the
+  notification is dropped as DISABLED, with the reason, and never POSTed.
+
+The instance (URL, keys, secrets) is read at each attempt, so a changed URL or a rotated secret
+applies to notifications already queued. An unsettled notification raises :class:`DeliveryPending`
+so that its SQS message is reported as a batch item failure and comes back.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from bcevents import callbacks, instances, redrive, signing
+from bcevents.envelope import Notification, from_sqs_record
+from bcevents.errors import ServiceError
+from bcevents.eventlog import Attempt, Status, get_notification, parse_iso, record_attempt, set_status
+from bcevents.observability import logger, metrics
+from bcevents.settings import get_settings
+from bcevents.storage import Item, get_storage
+
+#: Each retry waits its scheduled delay times a random factor in [1 - JITTER, 1 + JITTER].
+JITTER = 0.2
+#: A receiver's ``Retry-After`` is honoured up to this many seconds.
+MAX_RETRY_AFTER_SECONDS = 86_400
+#: A message that comes back less than this before its next attempt is attempted anyway.
+DUE_TOLERANCE_SECONDS = 1
+#: An attempt is not started with less than its timeouts plus this left in the invocation.
+_TIME_MARGIN_MS = 5_000
+GONE_REASON = "callback answered 410 Gone"
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A notification as received from the events queue."""
+
+    notification: Notification
+    receipt_handle: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a notification stands after a receipt of its message."""
+
+    status: Status
+    attempts: int
+    detail: str | None = None
+    retry_in: int | None = None  # seconds until the message is due again (unsettled only)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (the idempotency record stores it)."""
+        return {"status": self.status.value, "attempts": self.attempts, "detail": self.detail}
+
+
+class DeliveryPending(ServiceError):
+    """The notification is not settled: its message must come back (``outcome.retry_in`` seconds)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.detail or outcome.status.value)
+        self.outcome = outcome
+
+
+def queued_message(record: Mapping[str, Any]) -> QueuedMessage:
+    """Read a Lambda SQS event record (raises MalformedNotification)."""
+    return QueuedMessage(
+        notification=from_sqs_record(record),
+        receipt_handle=str(record.get("receiptHandle", "")),
+        message_id=str(record.get("messageId", "")),
+    )
+
+
+def deliver(
+    message: QueuedMessage,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    rand: Callable[[], float] = random.random,
+    remaining_ms: int | None = None,
+) -> Outcome:
+    """Attempt one delivery of a queued notification, unless it is settled or not due yet.
+
+    Returns the final outcome (DELIVERED, DISABLED or FAILED: the message can be deleted); raises
+    DeliveryPending, after postponing the message, when it must come back. ``rand`` draws the
+    jitter; ``remaining_ms`` is what the invocation has left (no attempt starts without enough).
+    """
+    now = clock or _utcnow
+    n = message.notification
+    state = get_notification(n.instance_id, n.id) or {}
+    status = Status(state.get("status", Status.NEW))
+    attempts = int(state.get("attempts", 0))
+    if status.final:
+        logger.info("notification already settled", extra=_fields(n, status=status.value))
+        return Outcome(status, attempts, detail="already settled")
+    wait = _seconds_until(state.get("next_attempt_at"), now())
+    if wait > DUE_TOLERANCE_SECONDS:
+        # Back early: SQS cannot hide a message for more than 12 hours at a time.
+        redrive.postpone(message.receipt_handle, wait)
+        raise DeliveryPending(Outcome(status, attempts, detail="not due yet", retry_in=wait))
+    if remaining_ms is not None and remaining_ms < _time_needed_ms():
+        redrive.postpone(message.receipt_handle, 0)
+        raise DeliveryPending(Outcome(status, attempts, detail="no time left in this invocation", retry_in=0))
+    instance = get_storage().get_instance(n.instance_id)
+    reason = _why_undeliverable(instance)
+    if instance is None or reason is not None:
+        set_status(n, Status.DISABLED, reason=reason, now=now())
+        logger.warning("notification dropped", extra=_fields(n, reason=reason))
+        return Outcome(Status.DISABLED, attempts, detail=reason)
+    attempt, retry_after = _post(instance, n, attempts + 1, now)
+    return _settle(message, attempt, retry_after, now, rand)
+
+
+def next_delay(
+    attempt: int,
+    schedule: Sequence[int],
+    *,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float | None:
+    """Seconds to wait after failed attempt number ``attempt``, or None when attempts are exhausted.
+
+    The scheduled delay is jittered by ±JITTER; a ``Retry-After`` (capped at a day) is a floor.
+    """
+    if attempt > len(schedule):
+        return None
+    delay = schedule[attempt - 1] * (1 - JITTER + 2 * JITTER * rand())
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return delay
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from ``now``; None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --- one attempt -------------------------------------------------------------------------------
+def _post(
+    instance: Item, n: Notification, number: int, now: Callable[[], datetime]
+) -> tuple[Attempt, float | None]:
+    """POST the body once, signed for this attempt; the attempt, and its Retry-After in seconds."""
+    url = instance["configuration"]["event.notification.callback.url"]
+    started_at = now()
+    headers = {
+        "Content-Type": "application/json",
+        **signing.signature_headers(instance, n.id, n.body, started_at),
+    }
+    answer = callbacks.post(url, n.body, headers, allow_private=get_settings().allow_private_networks)
+    attempt = Attempt(
+        number=number,
+        at=started_at,
+        latency_ms=answer.latency_ms,
+        status_code=answer.status_code,
+        error=answer.error,
+        response_bytes=answer.response_bytes,
+    )
+    metrics.add_metric(name="CallbackAttempts", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "callback attempted",
+        extra=_fields(
+            n,
+            attempt=number,
+            status_code=answer.status_code,
+            error=answer.error,
+            latency_ms=answer.latency_ms,
+            callback_host=urlsplit(url).hostname,
+        ),
+    )
+    return attempt, retry_after_seconds(answer.retry_after, now())
+
+
+# --- what happens next -------------------------------------------------------------------------
+def _settle(
+    message: QueuedMessage,
+    attempt: Attempt,
+    retry_after: float | None,
+    now: Callable[[], datetime],
+    rand: Callable[[], float],
+) -> Outcome:
+    n = message.notification
+    code = attempt.status_code
+    if code is not None and 200 <= code < 300:
+        record_attempt(n, attempt, Status.DELIVERED)
+        metrics.add_metric(name="NotificationsDelivered", unit=MetricUnit.Count, value=1)
+        return Outcome(Status.DELIVERED, attempt.number)
+    if code == 410:
+        instances.disable_events(n.instance_id, reason=GONE_REASON)
+        record_attempt(n, attempt, Status.DISABLED)
+        metrics.add_metric(name="CallbacksGone", unit=MetricUnit.Count, value=1)
+        logger.warning("callback gone: events disabled", extra=_fields(n))
+        return Outcome(Status.DISABLED, attempt.number, detail=GONE_REASON)
+    failure = attempt.error or f"HTTP {code}"
+    delay = next_delay(
+        attempt.number, get_settings().delivery_retry_schedule, retry_after=retry_after, rand=rand
+    )
+    if delay is None:
+        # The copy goes first: if recording FAILED came first and we crashed, the copy would be lost.
+        redrive.dead_letter(n, attempts=attempt.number, last_error=failure)
+        record_attempt(n, attempt, Status.FAILED)
+        metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("notification dead-lettered", extra=_fields(n, attempts=attempt.number, error=failure))
+        return Outcome(Status.FAILED, attempt.number, detail=failure)
+    seconds = math.ceil(delay)
+    record_attempt(n, attempt, Status.RETRYING, next_attempt_at=now() + timedelta(seconds=seconds))
+    redrive.postpone(message.receipt_handle, seconds)
+    raise DeliveryPending(Outcome(Status.RETRYING, attempt.number, detail=failure, retry_in=seconds))
+
+
+def _why_undeliverable(instance: Item | None) -> str | None:
+    if instance is None:
+        return "the instance was deleted"
+    if not instance.get("events_enabled"):
+        return "events are disabled for the instance"
+    if not instance["configuration"].get("event.notification.callback.url"):
+        return "the instance has no callback URL"
+    return None
+
+
+def _seconds_until(value: str | None, now: datetime) -> int:
+    if not value:
+        return 0
+    return max(0, math.ceil((parse_iso(value) - now).total_seconds()))
+
+
+def _time_needed_ms() -> int:
+    settings = get_settings()
+    timeouts = settings.delivery_connect_timeout_seconds + settings.delivery_timeout_seconds
+    return int(timeouts * 1000) + _TIME_MARGIN_MS
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fields(n: Notification, **extra: Any) -> dict[str, Any]:
+    return {"instance_id": n.instance_id, "notification_id": n.id, "object_type": n.object_type, **extra}
