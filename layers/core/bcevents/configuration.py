@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bcevents import hub, javadate, urltemplate
+from bcevents import hub, javadate, javazone, urltemplate
 from bcevents.egress import check_url
 from bcevents.errors import EgressRefused, FieldProblem, InvalidConfiguration
 
@@ -57,7 +57,7 @@ class DatesConfiguration(BaseModel):
     @field_validator("updated_date_timezone", "created_date_timezone")
     @classmethod
     def _zone_exists(cls, value: str) -> str:
-        javadate.resolve_zone(value)
+        javazone.resolve_zone(value)
         return value
 
 

@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
 
-from bcevents.javadate import compile_pattern, parse_date_lenient
+from bcevents.ceql import Term, UnsupportedQuery, date_role, literal_date, mask, parse_where, unmask
+from bcevents.javadate import compile_pattern
 from bcevents.urltemplate import render_text, template_placeholders
 
 SUPPORTED = (
@@ -42,10 +43,6 @@ _RFC2822 = "EEE, dd MMM yyyy HH:mm:ss Z"
 
 class UnsupportedResource(ValueError):
     """The resource URL names something this element cannot poll."""
-
-
-class UnsupportedQuery(ValueError):
-    """The CEQL ``where`` clause uses a term the endpoint cannot express."""
 
 
 class AccountKind(StrEnum):
@@ -126,13 +123,6 @@ _HUB = {
     AccountKind.LEGACY: {"orders": _V2_ORDERS, "products": _V2_PRODUCTS, "customers": _V2_CUSTOMERS},
     AccountKind.API: {"orders": _V2_ORDERS, "products": _V3_PRODUCTS, "customers": _V3_CUSTOMERS},
 }
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_MASK = re.compile(r"\x00([0-9]+)\x00")
-_TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>>=|<=|!=|<>|=|>|<)|(?P<paren>[()])|(?P<bare>[^\s'()<>=!]+)|(?P<other>\S))"
-)
-_DATE_FIELDS = {"date_modified": "modified", "lastupdated": "modified", "date_created": "created"}
-_MIN_MAX_FIELD = re.compile(r"(min|max)_date_(modified|created)")
 
 
 @dataclass(frozen=True)
@@ -171,15 +161,6 @@ class ResourcePlan:
     max_limit: int = MAX_LIMIT
 
 
-@dataclass(frozen=True)
-class _Term:
-    name: str
-    op: str
-    value: str
-    placeholder: str | None
-    text: str
-
-
 def store_base_urls(store_url: str) -> StoreBase:
     """Read ``store.url``: ``.../stores/{hash}[/v2|/v3]`` is an API account, ``.../api/v2`` legacy."""
     parts = urlsplit(store_url.strip())
@@ -211,7 +192,7 @@ def plan_request(resource_url: str, kind: AccountKind | str) -> ResourcePlan:
     account = AccountKind(kind)
     url = resource_url.strip()
     originals = [p.text for p in template_placeholders(url)]
-    masked = _mask(url, originals)
+    masked = mask(url, originals)
     path, _, query = masked.partition("?")
     path = path if path.startswith("/") else f"/{path}"
     pairs = [(unquote(k), unquote(v)) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
@@ -225,7 +206,7 @@ def plan_request(resource_url: str, kind: AccountKind | str) -> ResourcePlan:
     endpoint = _HUB[account].get(name) if segments[1] == "ecommerce" and len(segments) == 3 else None
     if endpoint is None:
         raise UnsupportedResource(
-            f"resource {name!r} ({_unmask(path, originals)}) is not supported: {SUPPORTED}"
+            f"resource {name!r} ({unmask(path, originals)}) is not supported: {SUPPORTED}"
         )
     where = ""
     for key, value in pairs:
@@ -234,19 +215,8 @@ def plan_request(resource_url: str, kind: AccountKind | str) -> ResourcePlan:
                 f"resource {name!r}: query parameter {key!r} is not supported, only where="
             )
         where = value
-    terms = _parse_where(where, originals, name)
+    terms = parse_where(where, originals, name)
     return _hub_plan(name, url, endpoint, terms)
-
-
-def _mask(url: str, originals: list[str]) -> str:
-    # Placeholders hold quotes, colons and spaces; hide them while the URL and CEQL are split.
-    for index, text in enumerate(originals):
-        url = url.replace(text, f"\x00{index}\x00", 1)
-    return url
-
-
-def _unmask(text: str, originals: list[str]) -> str:
-    return _MASK.sub(lambda m: originals[int(m.group(1))], text)
 
 
 def _raw_plan(
@@ -261,7 +231,7 @@ def _raw_plan(
         raise UnsupportedResource(f"resource {url!r}: legacy (Basic auth) accounts reach only /v2 paths")
     if "\x00" in path or any("\x00" in key for key, _ in pairs):
         raise UnsupportedResource(f"resource {url!r}: placeholders may appear only in query values")
-    params = tuple((key, _unmask(value, originals)) for key, value in pairs)
+    params = tuple((key, unmask(value, originals)) for key, value in pairs)
     dated = [(key, value) for key, value in params if "${" in value]
     return ResourcePlan(
         resource=f"/v{version}{path}", version=version, path=path, template=url, raw=True,
@@ -272,84 +242,8 @@ def _raw_plan(
     )  # fmt: skip
 
 
-def _parse_where(where: str, originals: list[str], resource: str) -> list[_Term]:
-    tokens = [(m.lastgroup or "", m.group(m.lastgroup or 0)) for m in _TOKEN.finditer(where)]
-    shown = _unmask(where, originals)
-    terms: list[_Term] = []
-    index = 0
-
-    def take() -> tuple[str, str]:
-        nonlocal index
-        index += 1
-        return tokens[index - 1] if index <= len(tokens) else ("end", "end of clause")
-
-    def reject(offending: str, detail: str) -> UnsupportedQuery:
-        return UnsupportedQuery(
-            f"resource {resource!r}: {_unmask(offending, originals)!r} in where clause {shown!r} {detail};"
-            " supported: comparisons `field op value` with =, >=, >, <=, < joined by 'and'"
-        )
-
-    while tokens:
-        kind, name = take()
-        if kind == "paren":
-            raise reject(name, "(parentheses) is not supported")
-        if kind != "bare" or not _FIELD.fullmatch(name) or name.lower() in ("and", "or", "not"):
-            raise reject(name, "is not a field name")
-        kind, op = take()
-        if kind != "op" or op in ("!=", "<>"):
-            raise reject(op, "is not a supported operator")
-        kind, value = take()
-        text = _unmask(f"{name}{op}{value}", originals)
-        if kind == "string":
-            value = value[1:-1].replace("''", "'")
-        elif kind != "bare":
-            raise reject(value, "is not a value")
-        elif value.lower() in ("true", "false"):
-            value = value.lower()
-        placeholder = _MASK.search(value)
-        terms.append(
-            _Term(
-                name.lower(),
-                op,
-                _unmask(value, originals),
-                originals[int(placeholder.group(1))] if placeholder else None,
-                text,
-            )
-        )
-        if index == len(tokens):
-            return terms
-        kind, joiner = take()
-        if joiner.lower() != "and":
-            raise reject(joiner, "is not supported (only 'and' joins comparisons)")
-    return terms
-
-
-def _date_role(term: _Term, resource: str) -> tuple[str, int] | None:
-    """(``modified``|``created``, 0 for a lower bound / 1 for an upper bound), or None."""
-    named = _MIN_MAX_FIELD.fullmatch(term.name)
-    if named:
-        if term.op != "=":
-            raise UnsupportedQuery(f"resource {resource!r}: {term.text!r}: write {term.name}='...'")
-        return named.group(2), 0 if named.group(1) == "min" else 1
-    date_kind = _DATE_FIELDS.get(term.name)
-    if date_kind is None:
-        return None
-    if term.op == "=":
-        raise UnsupportedQuery(
-            f"resource {resource!r}: {term.text!r}: an exact date cannot drive polling; use >= or <="
-        )
-    return date_kind, 0 if term.op in (">=", ">") else 1
-
-
-def _literal_date(term: _Term, resource: str) -> datetime:
-    value = parse_date_lenient(term.value, None)
-    if value is None:
-        raise UnsupportedQuery(f"resource {resource!r}: {term.text!r}: cannot read the date {term.value!r}")
-    return value
-
-
-def _hub_plan(resource: str, url: str, endpoint: _Endpoint, terms: list[_Term]) -> ResourcePlan:
-    roles = [(term, _date_role(term, resource)) for term in terms]
+def _hub_plan(resource: str, url: str, endpoint: _Endpoint, terms: list[Term]) -> ResourcePlan:
+    roles = [(term, date_role(term, resource)) for term in terms]
     kinds = {role[0] for _, role in roles if role}
     if "created" in kinds and endpoint.created is None:
         raise UnsupportedQuery(
@@ -375,7 +269,7 @@ def _hub_plan(resource: str, url: str, endpoint: _Endpoint, terms: list[_Term]) 
             if term.placeholder:
                 patterns.extend([term.placeholder] if bound == 0 else [])
             else:
-                (floors if bound == 0 else ceilings).append(_literal_date(term, resource))
+                (floors if bound == 0 else ceilings).append(literal_date(term, resource))
         elif term.placeholder and bound == 0:
             also.append(key)
         elif term.placeholder:
@@ -383,7 +277,7 @@ def _hub_plan(resource: str, url: str, endpoint: _Endpoint, terms: list[_Term]) 
                 f"resource {resource!r}: {term.text!r}: an upper bound cannot be the poll date"
             )
         else:
-            date_filters[key] = _literal_date(term, resource)
+            date_filters[key] = literal_date(term, resource)
     since_key, until_key = endpoint.modified if primary == "modified" else endpoint.created or ("", "")
     sort = endpoint.sort_modified if primary == "modified" else endpoint.sort_created
     return ResourcePlan(
@@ -396,7 +290,7 @@ def _hub_plan(resource: str, url: str, endpoint: _Endpoint, terms: list[_Term]) 
     )  # fmt: skip
 
 
-def _add_filter(filters: dict[str, str], endpoint: _Endpoint, term: _Term, resource: str) -> None:
+def _add_filter(filters: dict[str, str], endpoint: _Endpoint, term: Term, resource: str) -> None:
     where = f"resource {resource!r}: {term.text!r}"
     if term.placeholder:
         raise UnsupportedQuery(f"{where}: only date fields may carry a ${{...}} placeholder")

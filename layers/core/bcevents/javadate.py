@@ -4,7 +4,7 @@ Cloud Elements configurations carry Java patterns (``updatedDateFormat``, ``${da
 we read and write them with Java's meaning: count-sensitive letters, ``S`` as a millisecond
 *count*, quoted literals, ``yy`` read against an 80-years-before/20-after window. Unlike Java's
 default lenient mode, parsing here is strict: the whole text must match and every field must
-be in range. Zone ids follow ``java.util.TimeZone`` (see :func:`resolve_zone`).
+be in range. Zone ids follow ``java.util.TimeZone`` (see :mod:`bcevents.javazone`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import email.utils
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from bcevents.javazone import ZONE_NAMES, as_zone, offset_minutes, split_minutes, zone_from_text
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")  # fmt: skip
@@ -23,102 +24,11 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _SUPPORTED_LETTERS = "GyuMLdDEFaHhkKmsSzZX"
 _NUMERIC_LETTERS = "yudDFHhkKmsS"  # plus M/L when written with fewer than three letters
 
-# java.time.ZoneId.SHORT_IDS, which java.util.TimeZone also honours: EST, MST and HST are fixed
-# offsets, the other three-letter ids are regions (so PST follows daylight saving like Java).
-_JAVA_SHORT_IDS = {
-    "ACT": "Australia/Darwin", "AET": "Australia/Sydney", "AGT": "America/Argentina/Buenos_Aires",
-    "ART": "Africa/Cairo", "AST": "America/Anchorage", "BET": "America/Sao_Paulo",
-    "BST": "Asia/Dhaka", "CAT": "Africa/Harare", "CNT": "America/St_Johns",
-    "CST": "America/Chicago", "CTT": "Asia/Shanghai", "EAT": "Africa/Addis_Ababa",
-    "ECT": "Europe/Paris", "IET": "America/Indiana/Indianapolis", "IST": "Asia/Kolkata",
-    "JST": "Asia/Tokyo", "MIT": "Pacific/Apia", "NET": "Asia/Yerevan", "NST": "Pacific/Auckland",
-    "PLT": "Asia/Karachi", "PNT": "America/Phoenix", "PRT": "America/Puerto_Rico",
-    "PST": "America/Los_Angeles", "SST": "Pacific/Guadalcanal", "VST": "Asia/Ho_Chi_Minh",
-    # Not Java ids: Java would silently fall back to GMT. Users who write them mean the region.
-    "EDT": "America/New_York", "CDT": "America/Chicago", "MDT": "America/Denver",
-    "PDT": "America/Los_Angeles",
-}  # fmt: skip
-_JAVA_FIXED_IDS = {"EST": -300, "MST": -420, "HST": -600}
-
-# Short zone *names* (what `z` prints and reads), in minutes east of UTC. A name is printed
-# only when it agrees with the instant's offset, so every printed name reads back exactly.
-_ZONE_NAMES = {
-    "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60, "CET": 60,
-    "CEST": 120, "EET": 120, "EEST": 180, "SAST": 120, "MSK": 180, "IST": 330, "HKT": 480,
-    "AWST": 480, "JST": 540, "KST": 540, "ACST": 570, "ACDT": 630, "AEST": 600, "AEDT": 660,
-    "NZST": 720, "NZDT": 780, "AST": -240, "ADT": -180, "EST": -300, "EDT": -240, "CST": -360,
-    "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540,
-    "AKDT": -480, "HST": -600, "HDT": -540,
-}  # fmt: skip
-_OFFSET_ID = re.compile(r"(?:GMT|UTC|UT)?([+-])([0-9]{1,2})(?::?([0-9]{2}))?")
 _ZONE_TEXT = r"((?:GMT|UTC|UT)(?:[+-][0-9]{1,2}(?::?[0-9]{2})?)?|[+-][0-9]{2}:?[0-9]{2}|[A-Za-z]{1,5})"
 _ISO_OFFSET_TEXT = {1: r"(Z|[+-][0-9]{2})", 2: r"(Z|[+-][0-9]{4})", 3: r"(Z|[+-][0-9]{2}:[0-9]{2})"}
 _EPOCH_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _EPOCH_MILLIS_FROM = 100_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _fixed_zone(minutes: int, name: str | None = None) -> tzinfo:
-    if name is None:
-        sign, hours, mins = _split_minutes(minutes)
-        name = f"GMT{sign}{hours:02d}:{mins:02d}"
-    return timezone(timedelta(minutes=minutes), name)
-
-
-def _split_minutes(minutes: int) -> tuple[str, int, int]:
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return sign, hours, mins
-
-
-def _offset_minutes(dt: datetime) -> int:
-    offset = dt.utcoffset() or timedelta(0)
-    seconds = int(offset.total_seconds())
-    # Java drops an offset's seconds (historic LMT offsets) by truncation toward zero.
-    return -(-seconds // 60) if seconds < 0 else seconds // 60
-
-
-@functools.lru_cache(maxsize=256)
-def resolve_zone(name: str) -> tzinfo:
-    """Turn a Java time-zone id (``UTC``, ``EST``, ``PST``, ``GMT+05:30``, ``-8:00``, IANA) into a tzinfo."""
-    key = name.strip()
-    upper = key.upper()
-    if upper in ("UTC", "Z", "UT"):
-        return UTC
-    if upper == "GMT":
-        return timezone(timedelta(0), "GMT")
-    if upper in _JAVA_FIXED_IDS:
-        return _fixed_zone(_JAVA_FIXED_IDS[upper], upper)
-    if upper in _JAVA_SHORT_IDS:
-        return ZoneInfo(_JAVA_SHORT_IDS[upper])
-    match = _OFFSET_ID.fullmatch(upper)
-    if match:
-        sign, hours, mins = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-        if hours > 23 or mins > 59:
-            raise ValueError(f"time zone offset out of range: {name!r}")
-        return _fixed_zone((hours * 60 + mins) * (-1 if sign == "-" else 1))
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {name!r}: use UTC, GMT, a Java id such as EST or PST, "
-            "an offset such as GMT+05:30 or -08:00, or an IANA id such as America/New_York"
-        ) from None
-
-
-def _as_zone(tz: str | tzinfo) -> tzinfo:
-    return tz if isinstance(tz, tzinfo) else resolve_zone(tz)
-
-
-def _zone_from_text(text: str, whole: str, pattern: str) -> tzinfo:
-    upper = text.upper()
-    if upper in _ZONE_NAMES:
-        return _fixed_zone(_ZONE_NAMES[upper], upper)
-    match = _OFFSET_ID.fullmatch(upper)
-    if match and int(match.group(2)) <= 23 and int(match.group(3) or 0) <= 59:
-        minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
-        return _fixed_zone(-minutes if match.group(1) == "-" else minutes)
-    raise ValueError(f"{whole!r}: unknown time zone name {text!r} for date pattern {pattern!r}")
 
 
 @dataclass(frozen=True)
@@ -226,7 +136,7 @@ class JavaDatePattern:
         """Format an aware datetime, converted into ``tz`` first, the way Java would."""
         if dt.tzinfo is None:
             raise ValueError("format needs a timezone-aware datetime")
-        local = dt.astimezone(_as_zone(tz))
+        local = dt.astimezone(as_zone(tz))
         return "".join(t if isinstance(t, str) else _format_field(t, local) for t in self._tokens)
 
     def parse(self, text: str, tz: str | tzinfo = "UTC", *, today: date | None = None) -> datetime:
@@ -247,7 +157,7 @@ class JavaDatePattern:
         for token, raw in zip(fields, match.groups(), strict=True):
             letter = token.letter
             if letter in "zZX":
-                zone = _zone_from_text(raw, text, self.pattern)
+                zone = zone_from_text(raw, text, self.pattern)
             elif letter == "a":
                 pm = raw.upper() == "PM"
             elif letter == "G" and raw.upper() == "BC":
@@ -259,7 +169,7 @@ class JavaDatePattern:
             elif token.numeric:
                 values[letter] = int(raw)
         try:
-            return datetime.combine(_read_date(values), _read_time(values, pm), zone or _as_zone(tz))
+            return datetime.combine(_read_date(values), _read_time(values, pm), zone or as_zone(tz))
         except ValueError as exc:
             raise ValueError(f"{text!r} is not a valid date for pattern {self.pattern!r}: {exc}") from None
 
@@ -332,8 +242,8 @@ def _format_field(token: _Field, dt: datetime) -> str:
 
 
 def _format_zone(letter: str, count: int, dt: datetime) -> str:
-    minutes = _offset_minutes(dt)
-    sign, hours, mins = _split_minutes(minutes)
+    minutes = offset_minutes(dt)
+    sign, hours, mins = split_minutes(minutes)
     if letter == "Z":
         return f"{sign}{hours:02d}{mins:02d}"
     if letter == "X":
@@ -343,7 +253,7 @@ def _format_zone(letter: str, count: int, dt: datetime) -> str:
             count, f"{sign}{hours:02d}:{mins:02d}"
         )
     name = dt.tzname() or ""
-    if name.isalpha() and _ZONE_NAMES.get(name.upper()) == minutes:
+    if name.isalpha() and ZONE_NAMES.get(name.upper()) == minutes:
         return name
     return "GMT" if minutes == 0 else f"GMT{sign}{hours:02d}:{mins:02d}"
 
@@ -373,7 +283,7 @@ def parse_date_lenient(text: str | float, pattern: str | None, tz: str = "UTC") 
         compiled = compile_pattern(pattern)
         with contextlib.suppress(ValueError):
             return compiled.parse(value, tz)
-    zone = _as_zone(tz)
+    zone = as_zone(tz)
     with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
         parsed = email.utils.parsedate_to_datetime(value)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)

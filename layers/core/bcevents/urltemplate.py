@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from bcevents.javadate import compile_pattern, resolve_zone
+from bcevents.javadate import compile_pattern
+from bcevents.javazone import resolve_zone
 
 _KINDS = {"date": "date", "gmtdate": "gmtDate", "datetimezone": "dateTimeZone", "epoch": "epoch"}
 _EPOCH_UNITS = {"ms": 1_000, "s": 1_000_000, "us": 1}  # microseconds per unit
