@@ -48,6 +48,12 @@ unit: venv ## the unit tests only (fast)
 test: venv lint typecheck validate ## everything CI runs: lint, types, sam validate, all tests with coverage
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term
 
+local: venv ## the whole service on this machine, no AWS account or Docker (README: Run it on your machine); Ctrl-C stops it
+	PYTHONPATH=local $(BIN)/python -m devstack
+
+demo: venv ## see it work: local stack, an instance, store changes, signed callbacks (~20 s), then exit
+	PYTHONPATH=local $(BIN)/python -m devstack.demo
+
 build: venv ## sam build (needs Python 3.13 on PATH; pyenv's is used)
 	PATH="$$(dirname $(PYTHON)):$$PATH" $(BIN)/sam build
 

@@ -67,21 +67,38 @@ class StackResources:
             "SCHEDULE_GROUP": self.schedule_group,
         }
 
+    def refs(self) -> dict[str, str]:
+        """What ``!Ref <logical id>`` of each created resource gives in CloudFormation (name or URL)."""
+        return {
+            "InstancesTable": self.instances_table,
+            "EventsTable": self.events_table,
+            "IdempotencyTable": self.idempotency_table,
+            "EventsQueue": self.events_queue_url,
+            "EventsDeadLetterQueue": self.events_dlq_url,
+            "PollSchedules": self.schedule_group,
+        }
 
-def create_resources(session: boto3.session.Session, prefix: str = "bcevents") -> StackResources:
-    """Create every table, queue and the schedule group of the template; idempotent."""
+
+def create_resources(
+    session: boto3.session.Session, prefix: str = "bcevents", *, endpoint_url: str | None = None
+) -> StackResources:
+    """Create every table, queue and the schedule group of the template; idempotent.
+
+    ``endpoint_url`` points the clients at an emulator (the local stack's moto server); without it
+    they go wherever the session's configuration says (``mock_aws`` in tests).
+    """
     resources = load_template()["Resources"]
     names = {
         logical: f"{prefix}-{logical}"
         for logical, spec in resources.items()
         if spec["Type"] in ("AWS::DynamoDB::Table", "AWS::SQS::Queue")
     }
-    dynamodb = session.client("dynamodb")
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     existing = set(dynamodb.list_tables()["TableNames"])
     for logical, spec in resources.items():
         if spec["Type"] == "AWS::DynamoDB::Table" and names[logical] not in existing:
             _create_table(dynamodb, names[logical], spec["Properties"])
-    sqs = session.client("sqs")
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
     urls: dict[str, str] = {}
     # Dead-letter queues first: the others name them in their redrive policy.
     queues = sorted(
@@ -90,7 +107,7 @@ def create_resources(session: boto3.session.Session, prefix: str = "bcevents") -
     )
     for logical, spec in queues:
         urls[logical] = _create_queue(sqs, names[logical], spec.get("Properties", {}), urls)
-    scheduler = session.client("scheduler")
+    scheduler = session.client("scheduler", endpoint_url=endpoint_url)
     group = f"{prefix}-polls"
     with contextlib.suppress(scheduler.exceptions.ConflictException):
         scheduler.create_schedule_group(Name=group)
