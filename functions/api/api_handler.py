@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from bcevents import errors, instances, organizations
+from bcevents import errors, events_api, health, instances, organizations, redelivery
 from bcevents.configuration import problems_from
-from bcevents.models import CreatedInstanceView, ErrorBody, InstanceBody, InstancePatch, InstanceView, Problem
+from bcevents.eventlog import Status
+from bcevents.models import (
+    CreatedInstanceView,
+    DeadLetterRedrive,
+    ErrorBody,
+    EventType,
+    InstanceBody,
+    InstancePatch,
+    InstanceStatus,
+    InstanceView,
+    NotificationDetail,
+    NotificationPage,
+    Problem,
+    RedeliverBody,
+    RedeliveryBatch,
+    RedeliveryView,
+)
 from bcevents.observability import logger, metrics, tracer
 from bcevents.settings import get_settings
 
@@ -54,6 +73,11 @@ def docs_enabled(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 app.use(middlewares=[authenticate])
 app.enable_swagger(path="/docs", middlewares=[docs_enabled])
+
+
+def _queued(model: type[Any]) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI answer of a route that queues work: 202 with ``model``."""
+    return {202: {"description": "Queued", "content": {"application/json": {"model": model}}}}
 
 
 def _principal() -> organizations.Principal:
@@ -113,6 +137,53 @@ def poll_now(instance_id: int) -> Response[dict[str, str]]:
     return _json(HTTPStatus.ACCEPTED, {"message": "poll started"})
 
 
+@app.get("/instances/<instance_id>/status")
+def instance_status(instance_id: int) -> InstanceStatus:
+    return health.instance_status(_principal(), instance_id)
+
+
+@app.get("/instances/<instance_id>/events")
+def list_events(
+    instance_id: int,
+    status: Annotated[Status | None, Query()] = None,
+    object_type: Annotated[str | None, Query(alias="objectType", min_length=1, max_length=100)] = None,
+    object_id: Annotated[str | None, Query(alias="objectId", min_length=1, max_length=100)] = None,
+    event_type: Annotated[EventType | None, Query(alias="eventType")] = None,
+    since: Annotated[
+        datetime | None, Query(alias="from", description="created at or after (ISO 8601)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(alias="to", description="created at or before (ISO 8601)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="nextCursor of the previous page")
+    ] = None,
+) -> NotificationPage:
+    filters = events_api.LogFilter(status, object_type, object_id, event_type, since, until)
+    return events_api.list_notifications(_principal(), instance_id, filters, limit=limit, cursor=cursor)
+
+
+@app.get("/instances/<instance_id>/events/<notification_id>")
+def get_event(instance_id: int, notification_id: str) -> NotificationDetail:
+    return events_api.get_notification(_principal(), instance_id, notification_id)
+
+
+@app.post("/instances/<instance_id>/events/<notification_id>/redeliver", responses=_queued(RedeliveryView))
+def redeliver_event(instance_id: int, notification_id: str) -> Response[RedeliveryView]:
+    return _accepted(redelivery.redeliver(_principal(), instance_id, notification_id))
+
+
+@app.post("/instances/<instance_id>/events/redeliver", responses=_queued(RedeliveryBatch))
+def redeliver_events(instance_id: int, body: RedeliverBody) -> Response[RedeliveryBatch]:
+    return _accepted(redelivery.redeliver_many(_principal(), instance_id, body))
+
+
+@app.post("/instances/<instance_id>/events/dead-letters/redrive")
+def redrive_dead_letters(instance_id: int) -> DeadLetterRedrive:
+    return redelivery.redrive_dead_letters(_principal(), instance_id)
+
+
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_json() -> Response[str]:
     return Response(
@@ -128,6 +199,10 @@ def openapi_document() -> str:
 # --- errors: the one place where exceptions become status codes ------------------------------
 def _json(status: HTTPStatus, body: Any) -> Response[Any]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _accepted(view: Any) -> Response[Any]:
+    return _json(HTTPStatus.ACCEPTED, view.model_dump(mode="json", by_alias=True))
 
 
 def _error(status: HTTPStatus, message: str, problems: list[Problem] | None = None) -> Response[Any]:
@@ -160,6 +235,30 @@ def _invalid_configuration(exc: errors.InvalidConfiguration) -> Response[Any]:
 def _invalid_stored(exc: ValidationError) -> Response[Any]:
     problems = [Problem(key=p.key, reason=p.reason) for p in problems_from(exc)]
     return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
+
+
+@app.exception_handler(events_api.InvalidRequest)
+def _invalid_parameter(exc: events_api.InvalidRequest) -> Response[Any]:
+    problems = [Problem(key=p.key, reason=p.reason) for p in exc.problems]
+    return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
+
+
+@app.exception_handler(events_api.NotificationNotFound)
+def _no_notification(exc: events_api.NotificationNotFound) -> Response[Any]:
+    return _error(HTTPStatus.NOT_FOUND, f"No notification {exc} in this instance's event log")
+
+
+@app.exception_handler(redelivery.NotRedeliverable)
+def _not_redeliverable(exc: redelivery.NotRedeliverable) -> Response[Any]:
+    return _error(HTTPStatus.CONFLICT, f"Notification {exc} cannot be redelivered: its body was not kept")
+
+
+@app.exception_handler(redelivery.EventsDisabled)
+def _events_disabled(exc: redelivery.EventsDisabled) -> Response[Any]:
+    return _error(
+        HTTPStatus.CONFLICT,
+        f"Events are disabled for this instance ({exc}); enable them (PUT .../events/enabled) first",
+    )
 
 
 @app.exception_handler(errors.Unauthorized)

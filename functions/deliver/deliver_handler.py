@@ -33,7 +33,10 @@ class _Processor(BatchProcessor):
 
 # Retries are reported per message: one failing callback never holds up the rest of the batch.
 processor = _Processor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-idempotency_config = IdempotencyConfig(event_key_jmespath="notification.id", raise_on_no_idempotency_key=True)
+# Once per notification id and redelivery: a redelivery (same id, the next number) is POSTed again.
+idempotency_config = IdempotencyConfig(
+    event_key_jmespath="[notification.id, redelivery]", raise_on_no_idempotency_key=True
+)
 
 
 def _deliver(message: delivery.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
@@ -42,7 +45,7 @@ def _deliver(message: delivery.QueuedMessage, remaining_ms: int | None = None) -
 
 @lru_cache(maxsize=1)
 def idempotent_delivery() -> Callable[..., dict[str, Any]]:
-    """Delivery, done once per notification id (built on first use: it needs the settings).
+    """Delivery, done once per notification id and redelivery (built on first use: it needs the settings).
 
     Only a settled outcome is saved; a pending one raises, which deletes the idempotency record.
     """

@@ -54,9 +54,15 @@ def event_type(record: dict[str, Any], resource: ResourceConfig) -> str:
 
     A record whose dates cannot be read is still reported, as UNKNOWN (never dropped).
     """
+    return event_type_given(record, resource, updated_date(record, resource))
+
+
+def event_type_given(record: dict[str, Any], resource: ResourceConfig, updated: datetime | None) -> str:
+    """:func:`event_type` for a record whose updated date the caller has read already
+    (parsing dates is the poller's hot path)."""
     if record.get("is_deleted") is True:
         return "DELETED"
-    updated, created = updated_date(record, resource), created_date(record, resource)
+    created = created_date(record, resource)
     if not resource.filter_by_updated_date:
         return "CREATED" if created is not None else "UNKNOWN"
     if updated is None:

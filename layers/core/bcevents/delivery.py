@@ -11,6 +11,10 @@
 The instance (URL, keys, secrets) is read at each attempt, so a changed URL or a rotated secret
 applies to notifications already queued. An unsettled notification raises :class:`DeliveryPending`
 so that its SQS message is reported as a batch item failure and comes back.
+
+A redelivered notification's message carries its redelivery number (the ``redelivery`` message
+attribute): it gets the whole retry schedule again, and a message of an earlier delivery of the
+same notification, still queued, is dropped without a POST.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class QueuedMessage:
     notification: Notification
     receipt_handle: str
     message_id: str
+    redelivery: int = 0  # which (re)delivery of the notification the message belongs to
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,13 @@ class DeliveryPending(ServiceError):
 
 def queued_message(record: Mapping[str, Any]) -> QueuedMessage:
     """Read a Lambda SQS event record (raises MalformedNotification)."""
+    attributes = record.get("messageAttributes") or {}
+    attribute = (attributes.get(redrive.REDELIVERY_ATTRIBUTE) or {}).get("stringValue")
     return QueuedMessage(
         notification=from_sqs_record(record),
         receipt_handle=str(record.get("receiptHandle", "")),
         message_id=str(record.get("messageId", "")),
+        redelivery=int(attribute) if attribute and attribute.isdigit() else 0,
     )
 
 
@@ -103,6 +111,9 @@ def deliver(
     state = get_notification(n.instance_id, n.id) or {}
     status = Status(state.get("status", Status.NEW))
     attempts = int(state.get("attempts", 0))
+    if message.redelivery < int(state.get("redeliveries", 0)):
+        logger.info("message superseded by a redelivery", extra=_fields(n, redelivery=message.redelivery))
+        return Outcome(status, attempts, detail="superseded by a redelivery")
     if status.final:
         logger.info("notification already settled", extra=_fields(n, status=status.value))
         return Outcome(status, attempts, detail="already settled")
@@ -118,10 +129,13 @@ def deliver(
     reason = _why_undeliverable(instance)
     if instance is None or reason is not None:
         set_status(n, Status.DISABLED, reason=reason, now=now())
+        metrics.add_metric(name="NotificationsDropped", unit=MetricUnit.Count, value=1)
         logger.warning("notification dropped", extra=_fields(n, reason=reason))
         return Outcome(Status.DISABLED, attempts, detail=reason)
-    attempt, retry_after = _post(instance, n, attempts + 1, now)
-    return _settle(message, attempt, retry_after, now, rand)
+    attempt, retry_after = _post(instance, n, attempts + 1, now, message.redelivery)
+    # A redelivery starts the retry schedule over: steps count from its first attempt.
+    step = attempt.number - int(state.get("retry_base", 0))
+    return _settle(message, attempt, step, retry_after, now, rand)
 
 
 def next_delay(
@@ -161,7 +175,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 # --- one attempt -------------------------------------------------------------------------------
 def _post(
-    instance: Item, n: Notification, number: int, now: Callable[[], datetime]
+    instance: Item, n: Notification, number: int, now: Callable[[], datetime], redelivery: int
 ) -> tuple[Attempt, float | None]:
     """POST the body once, signed for this attempt; the attempt, and its Retry-After in seconds."""
     url = instance["configuration"]["event.notification.callback.url"]
@@ -178,8 +192,12 @@ def _post(
         status_code=answer.status_code,
         error=answer.error,
         response_bytes=answer.response_bytes,
+        redelivery=redelivery,
     )
     metrics.add_metric(name="CallbackAttempts", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="DeliveryLatency", unit=MetricUnit.Milliseconds, value=answer.latency_ms)
+    if not (answer.status_code is not None and 200 <= answer.status_code < 300):
+        metrics.add_metric(name="CallbackFailures", unit=MetricUnit.Count, value=1)
     logger.info(
         "callback attempted",
         extra=_fields(
@@ -198,6 +216,7 @@ def _post(
 def _settle(
     message: QueuedMessage,
     attempt: Attempt,
+    step: int,
     retry_after: float | None,
     now: Callable[[], datetime],
     rand: Callable[[], float],
@@ -210,23 +229,24 @@ def _settle(
         return Outcome(Status.DELIVERED, attempt.number)
     if code == 410:
         instances.disable_events(n.instance_id, reason=GONE_REASON)
-        record_attempt(n, attempt, Status.DISABLED)
+        record_attempt(n, attempt, Status.DISABLED, reason=GONE_REASON)
         metrics.add_metric(name="CallbacksGone", unit=MetricUnit.Count, value=1)
         logger.warning("callback gone: events disabled", extra=_fields(n))
         return Outcome(Status.DISABLED, attempt.number, detail=GONE_REASON)
     failure = attempt.error or f"HTTP {code}"
-    delay = next_delay(
-        attempt.number, get_settings().delivery_retry_schedule, retry_after=retry_after, rand=rand
-    )
+    delay = next_delay(step, get_settings().delivery_retry_schedule, retry_after=retry_after, rand=rand)
     if delay is None:
         # The copy goes first: if recording FAILED came first and we crashed, the copy would be lost.
-        redrive.dead_letter(n, attempts=attempt.number, last_error=failure)
-        record_attempt(n, attempt, Status.FAILED)
+        redrive.dead_letter(n, attempts=attempt.number, last_error=failure, redelivery=message.redelivery)
+        record_attempt(
+            n, attempt, Status.FAILED, reason=f"gave up after {attempt.number} attempts: {failure}"
+        )
         metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
         logger.warning("notification dead-lettered", extra=_fields(n, attempts=attempt.number, error=failure))
         return Outcome(Status.FAILED, attempt.number, detail=failure)
     seconds = math.ceil(delay)
     record_attempt(n, attempt, Status.RETRYING, next_attempt_at=now() + timedelta(seconds=seconds))
+    metrics.add_metric(name="NotificationsRetrying", unit=MetricUnit.Count, value=1)
     redrive.postpone(message.receipt_handle, seconds)
     raise DeliveryPending(Outcome(Status.RETRYING, attempt.number, detail=failure, retry_in=seconds))
 

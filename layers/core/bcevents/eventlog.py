@@ -5,14 +5,26 @@ Per instance (``pk = INSTANCE#<id>``):
 - ``NOTIFICATION#<notification id>``: status (NEW → RETRYING → DELIVERED | FAILED | DISABLED),
   resource, event types, object ids, attempts, last status code or error, next attempt time.
 - ``ATTEMPT#<notification id>#<nnn>``: one delivery attempt (number, status code or error class,
-  latency, time, and the notification's status after it).
+  latency, time, the redelivery it belongs to, and the notification's status after it).
+- ``BODY#<notification id>``: the exact body, zlib-compressed, so it can be redelivered. Apart
+  from the notification item: every status update rewrites (and is billed for) the whole item,
+  and the body is read only to redeliver.
 
-Nothing here ever holds a secret: no header, no URL, no key, only what the receiver answered.
+Notification items carry ``created_key`` (``<created date>#<id>``), the sort key of the sparse
+``ByCreatedDate`` index through which the event log is listed newest first.
+
+A redelivery keeps the notification's id and attempt history: it counts ``redeliveries``, notes
+the attempts made before it (``retry_base``, so the retry schedule starts over) and sets the
+status back to NEW. A queued message carries the redelivery it belongs to; an older one is dropped.
+
+Nothing here ever holds a secret: no header, no URL, no key, only what the receiver answered and
+the store records the notification carries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -23,6 +35,11 @@ from boto3.dynamodb.conditions import Key
 from bcevents.envelope import Notification
 from bcevents.settings import get_settings
 from bcevents.storage import Item, _dynamo, _plain, _strip_keys, get_storage, instance_key
+
+#: The index that lists an instance's notifications by creation date.
+BY_CREATED_DATE = "ByCreatedDate"
+#: A compressed body above this is not kept (DynamoDB items stop at 400 KB): not redeliverable.
+MAX_STORED_BODY_BYTES = 350_000
 
 
 class Status(StrEnum):
@@ -50,6 +67,7 @@ class Attempt:
     status_code: int | None = None
     error: str | None = None  # an error class: "ReadTimeout", "EgressRefused", ...
     response_bytes: int = 0
+    redelivery: int = 0  # 0 for the original delivery, n for the n-th redelivery
 
 
 def notification_sk(notification_id: str) -> str:
@@ -62,15 +80,76 @@ def attempt_sk(notification_id: str, number: int) -> str:
     return f"ATTEMPT#{notification_id}#{number:03d}"
 
 
+def body_sk(notification_id: str) -> str:
+    """The sort key of a notification's stored body."""
+    return f"BODY#{notification_id}"
+
+
+def created_key(created_date: str, notification_id: str) -> str:
+    """The index sort key: creation date (ISO, seconds), then the id, so it is unique and ordered."""
+    return f"{created_date}#{notification_id}"
+
+
 def record_enqueued(notifications: Sequence[Notification], *, now: datetime | None = None) -> None:
-    """Log notifications as NEW; call it before sending them to the queue.
+    """Log notifications as NEW, with their bodies; call it before sending them to the queue.
 
     An upsert per notification that only fills what is missing: enqueuing the same notification
     again (a poll repeated after a crash) never moves it back from RETRYING or DELIVERED to NEW.
     """
     moment = now or datetime.now(UTC)
+    bodies: list[Item] = []
     for n in notifications:
-        _update(n, moment, {}, new=True)
+        compressed = zlib.compress(n.body)
+        stored = len(compressed) <= MAX_STORED_BODY_BYTES
+        _update(n, moment, {}, new=True, facts={"redeliverable": stored, "body_bytes": len(n.body)})
+        if stored:
+            bodies.append(
+                {
+                    "pk": instance_key(n.instance_id),
+                    "sk": body_sk(n.id),
+                    "body": compressed,
+                    "encoding": "zlib",
+                    "expires_at": _expires_at(moment),
+                }
+            )
+    if bodies:
+        with get_storage().events.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for item in bodies:
+                batch.put_item(Item=item)
+
+
+def load_body(instance_id: str, notification_id: str) -> bytes | None:
+    """A notification's exact body as it was enqueued, or None if it was not kept (or expired)."""
+    item = (
+        get_storage()
+        .events.get_item(Key={"pk": instance_key(instance_id), "sk": body_sk(notification_id)})
+        .get("Item")
+    )
+    if not item:
+        return None
+    stored: Any = item["body"]  # boto3 hands binary attributes back as a Binary (its bytes in .value)
+    return zlib.decompress(bytes(getattr(stored, "value", stored)))
+
+
+def reopen(notification: Notification, state: Mapping[str, Any], *, now: datetime | None = None) -> int:
+    """Open a notification for redelivery; returns the redelivery's number (1, 2, ...).
+
+    The status goes back to NEW, the next attempt is due at once, and the retry schedule starts
+    over after the attempts made so far (which stay in the log). Two concurrent reopenings may
+    pick the same number: their messages then share an idempotency key and are POSTed once.
+    """
+    moment = now or datetime.now(UTC)
+    number = int(state.get("redeliveries", 0)) + 1
+    changes = {
+        "status": Status.NEW.value,
+        "redeliveries": number,
+        "retry_base": int(state.get("attempts", 0)),
+        "redelivered_date": iso(moment),
+        "status_reason": None,
+        "next_attempt_at": None,
+    }
+    _update(notification, moment, changes)
+    return number
 
 
 def record_attempt(
@@ -79,8 +158,9 @@ def record_attempt(
     status: Status,
     *,
     next_attempt_at: datetime | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Log one attempt and the notification's status after it."""
+    """Log one attempt and the notification's status after it (``reason``: why it is settled so)."""
     expires_at = _expires_at(attempt.at)
     item: Item = {
         "pk": instance_key(notification.instance_id),
@@ -89,7 +169,7 @@ def record_attempt(
         "instance_id": notification.instance_id,
         "attempt": attempt.number,
         "status": status.value,
-        "attempted_date": _iso(attempt.at),
+        "attempted_date": iso(attempt.at),
         "latency_ms": attempt.latency_ms,
         "response_bytes": attempt.response_bytes,
         "expires_at": expires_at,
@@ -98,14 +178,17 @@ def record_attempt(
         item["status_code"] = attempt.status_code
     if attempt.error is not None:
         item["error"] = attempt.error
+    if attempt.redelivery:
+        item["redelivery"] = attempt.redelivery
     get_storage().events.put_item(Item=_dynamo(item))
     changes: dict[str, Any] = {
         "status": status.value,
         "attempts": attempt.number,
-        "last_attempt_date": _iso(attempt.at),
+        "last_attempt_date": iso(attempt.at),
         "last_status_code": attempt.status_code,
         "last_error": attempt.error,
-        "next_attempt_at": _iso(next_attempt_at) if next_attempt_at else None,
+        "next_attempt_at": iso(next_attempt_at) if next_attempt_at else None,
+        "status_reason": reason,
     }
     _update(notification, attempt.at, changes)
 
@@ -122,7 +205,7 @@ def set_status(
     changes = {
         "status": status.value,
         "status_reason": reason,
-        "next_attempt_at": _iso(next_attempt_at) if next_attempt_at else None,
+        "next_attempt_at": iso(next_attempt_at) if next_attempt_at else None,
     }
     _update(notification, now or datetime.now(UTC), changes)
 
@@ -161,7 +244,14 @@ def parse_iso(value: str) -> datetime:
 
 
 # ------------------------------------------------------------------------------------------
-def _update(notification: Notification, now: datetime, changes: dict[str, Any], *, new: bool = False) -> None:
+def _update(
+    notification: Notification,
+    now: datetime,
+    changes: dict[str, Any],
+    *,
+    new: bool = False,
+    facts: dict[str, Any] | None = None,
+) -> None:
     """One UpdateItem: set ``changes`` (None removes), fill the notification's facts if missing."""
     missing: dict[str, Any] = {
         "notification_id": notification.id,
@@ -169,8 +259,10 @@ def _update(notification: Notification, now: datetime, changes: dict[str, Any], 
         "object_type": notification.object_type,
         "event_types": list(notification.event_types),
         "object_ids": list(notification.object_ids),
-        "created_date": _iso(now),
+        "created_date": iso(now),
+        "created_key": created_key(iso(now), notification.id),
         "expires_at": _expires_at(now),
+        **(facts or {}),
     }
     if new:
         missing.update(status=Status.NEW.value, attempts=0)
@@ -189,7 +281,7 @@ def _update(notification: Notification, now: datetime, changes: dict[str, Any], 
         else:
             values[f":c{i}"] = _dynamo(value)
             sets.append(f"#c{i} = :c{i}")
-    names["#u"], values[":u"] = "updated_date", _iso(now)
+    names["#u"], values[":u"] = "updated_date", iso(now)
     sets.append("#u = :u")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     get_storage().events.update_item(
@@ -204,5 +296,6 @@ def _expires_at(now: datetime) -> int:
     return int((now + timedelta(days=get_settings().event_retention_days)).timestamp())
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """A date as the log writes it (UTC, seconds, ``Z``): such strings sort in time order."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -127,6 +127,11 @@ class JavaDatePattern:
     _tokens: tuple[_Field | str, ...] = field(repr=False)
     _regex: re.Pattern[str] = field(repr=False)
 
+    @functools.cached_property
+    def _fields(self) -> list[_Field]:
+        # Parsing is the poller's hot path (several dates per record): work this out once.
+        return [t for t in self._tokens if isinstance(t, _Field)]
+
     @property
     def has_zone(self) -> bool:
         """Whether the text carries its own zone (z, Z or X), so parsing ignores ``tz``."""
@@ -150,7 +155,7 @@ class JavaDatePattern:
         match = self._regex.fullmatch(text.strip())
         if match is None:
             raise ValueError(f"{text!r} does not match date pattern {self.pattern!r}")
-        fields = [t for t in self._tokens if isinstance(t, _Field)]
+        fields = self._fields
         values: dict[str, int] = {}
         zone: tzinfo | None = None
         pm = False
@@ -174,9 +179,14 @@ class JavaDatePattern:
             raise ValueError(f"{text!r} is not a valid date for pattern {self.pattern!r}: {exc}") from None
 
 
+_MONTH_NUMBERS = {
+    **{m.lower(): i for i, m in enumerate(_MONTHS, 1)},
+    **{m[:3].lower(): i for i, m in enumerate(_MONTHS, 1)},
+}
+
+
 def _month_number(name: str) -> int:
-    lowered = name.lower()
-    return next(i for i, m in enumerate(_MONTHS, 1) if lowered in (m.lower(), m[:3].lower()))
+    return _MONTH_NUMBERS[name.lower()]
 
 
 def _read_year(raw: str, count: int, today: date) -> int:

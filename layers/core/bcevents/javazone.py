@@ -95,11 +95,19 @@ def as_zone(tz: str | tzinfo) -> tzinfo:
 
 def zone_from_text(text: str, whole: str, pattern: str) -> tzinfo:
     """The zone a parsed ``z``/``Z`` field names (short names and GMT offsets)."""
-    upper = text.upper()
+    zone = _zone_named(text.upper())
+    if zone is None:
+        raise ValueError(f"{whole!r}: unknown time zone name {text!r} for date pattern {pattern!r}")
+    return zone
+
+
+@functools.lru_cache(maxsize=256)
+def _zone_named(upper: str) -> tzinfo | None:
+    # A store writes the same few zone texts on every record: cache what they mean.
     if upper in ZONE_NAMES:
         return fixed_zone(ZONE_NAMES[upper], upper)
     match = _OFFSET_ID.fullmatch(upper)
     if match and int(match.group(2)) <= 23 and int(match.group(3) or 0) <= 59:
         minutes = int(match.group(2)) * 60 + int(match.group(3) or 0)
         return fixed_zone(-minutes if match.group(1) == "-" else minutes)
-    raise ValueError(f"{whole!r}: unknown time zone name {text!r} for date pattern {pattern!r}")
+    return None

@@ -23,11 +23,11 @@ from typing import Any
 
 from bcevents import eventlog, hub
 from bcevents.bigcommerce import BigCommerceClient
-from bcevents.classify import dotted, event_type, object_id, read_date, updated_date
+from bcevents.classify import dotted, event_type_given, object_id, read_date, updated_date
 from bcevents.configuration import InstanceConfiguration, ResourceConfig
 from bcevents.envelope import ChangeEvent, InstanceInfo, build_notifications, to_sqs_entry
 from bcevents.errors import StoreRequestFailed, StoreUnavailable
-from bcevents.observability import logger, metrics
+from bcevents.observability import logger
 from bcevents.queue import send_entries
 from bcevents.settings import get_settings
 from bcevents.storage import Item, Storage
@@ -46,13 +46,17 @@ class OutOfTime(Exception):
 
 @dataclass
 class ResourceReport:
-    """What one resource's poll did."""
+    """What one resource's poll did (times are ISO 8601 strings: the report is the run's JSON answer)."""
 
     resource: str
     requests: int = 0
     events: int = 0
     complete: bool = False
     error: str | None = None
+    records: int = 0  # records the store listed (events are those not reported before)
+    started_at: str | None = None
+    finished_at: str | None = None
+    polled_through: str | None = None  # the window's upper bound, once a pass over it is complete
 
 
 @dataclass
@@ -87,7 +91,7 @@ def poll_resources(ctx: PollContext, config: InstanceConfiguration) -> list[Reso
     """Poll every resource of the instance; a resource the store refuses does not stop the others."""
     watermarks = ctx.storage.get_watermarks(ctx.instance_id)
     for name, resource in config.poller_resources().items():
-        report = ResourceReport(name)
+        report = ResourceReport(name, started_at=_now().isoformat())
         ctx.reports.append(report)
         before = ctx.client.requests_made
         try:
@@ -97,7 +101,7 @@ def poll_resources(ctx: PollContext, config: InstanceConfiguration) -> list[Reso
             logger.warning("resource poll failed", extra={"resource": name, "error": str(exc)})
         finally:
             report.requests = ctx.client.requests_made - before
-            metrics.add_metric(name="EventsEnqueued", unit="Count", value=report.events)
+            report.finished_at = _now().isoformat()
     return ctx.reports
 
 
@@ -128,6 +132,7 @@ class ResourcePoll:
     def run(self) -> None:
         """Page through the window, checkpointing after every page."""
         if self.until <= self.watermark.updated_at:
+            self.report.polled_through = self.watermark.updated_at.isoformat()
             return  # nothing new can be settled yet (or the store's clock went back)
         if self.plan.sorted_by_date and not self.plan.raw:
             self._by_date()
@@ -139,10 +144,9 @@ class ResourcePoll:
         cursor = self.watermark.updated_at - timedelta(seconds=self.resource.poll_delay)
         while True:
             records = self._fetch(self._params(cursor, page=1))
-            self._report(records)
+            dates = [d for d in self._report(records) if d is not None]
             if len(records) < self.limit:
                 break
-            dates = [d for d in (self._window_date(r) for r in records) if d is not None]
             first, last = min(dates, default=cursor), max(dates, default=cursor)
             if first == last:
                 # A whole page shares one timestamp (and nothing older is left): drain that
@@ -219,33 +223,39 @@ class ResourcePoll:
         url = hub.build_url(self.ctx.base, self.plan, params)
         return self.ctx.client.list_page(url).records
 
-    def _window_date(self, record: dict[str, Any]) -> datetime | None:
+    def _window_date(self, record: dict[str, Any], updated: datetime | None) -> datetime | None:
         """The date the store filters and sorts on (what the keyset moves by)."""
-        if self.plan.raw:
-            return updated_date(record, self.resource)
+        if self.plan.raw or self.plan.date_field == self.resource.dates.updated_date_field:
+            return updated  # the same field: read once (dates are the hot path)
         return read_date(record, self.plan.date_field, None, "UTC")
 
-    def _report(self, records: list[dict[str, Any]]) -> None:
-        """Turn a page into events, skip what was reported before, enqueue them."""
+    def _report(self, records: list[dict[str, Any]]) -> list[datetime | None]:
+        """Turn a page into events, skip what was reported before, enqueue them; the records'
+        window dates, in order."""
+        self.report.records += len(records)
         lower = self.watermark.updated_at - timedelta(seconds=self.resource.poll_delay)
         changes: list[ChangeEvent] = []
+        windows: list[datetime | None] = []
         for record in records:
             oid = object_id(record, self.resource)
             updated = updated_date(record, self.resource)
-            window = self._window_date(record)
+            window = self._window_date(record, updated)
+            windows.append(window)
             if window is not None and window < lower.replace(microsecond=0):
                 continue  # not changed since the last poll (an endpoint that ignores the filter)
             key = oid if oid is not None else repr(dotted(record, self.resource.id_field))
             if self.watermark.was_seen(key, updated):
                 continue
-            changes.append(ChangeEvent(event_type(record, self.resource), oid or "", updated, record))
+            changes.append(
+                ChangeEvent(event_type_given(record, self.resource, updated), oid or "", updated, record)
+            )
             self.watermark.remember(key, updated)
-        if not changes:
-            return
-        notifications = build_notifications(self.ctx.instance, self.name, changes, _now())
-        eventlog.record_enqueued(notifications)
-        send_entries([to_sqs_entry(n) for n in notifications])
-        self.report.events += len(changes)
+        if changes:
+            notifications = build_notifications(self.ctx.instance, self.name, changes, _now())
+            eventlog.record_enqueued(notifications)
+            send_entries([to_sqs_entry(n) for n in notifications])
+            self.report.events += len(changes)
+        return windows
 
     def _checkpoint(self, to: datetime) -> None:
         self.watermark.advance(to, self.resource.poll_delay)
@@ -259,6 +269,7 @@ class ResourcePoll:
         stale = until - self.watermark.updated_at > STALE_WINDOW
         if self.report.events or self._resumed or self._wrote or stale:
             self._checkpoint(until)
+        self.report.polled_through = until.isoformat()
 
     def _save(self) -> None:
         self._wrote = True

@@ -1,17 +1,24 @@
-"""The poll function's use case: take the lease, read the store's clock, poll every resource."""
+"""The poll function's use case: take the lease, read the store's clock, poll every resource.
+
+Each run that took the lease is kept in the instance's status (``health.record_poll``) and
+measured: duration, store requests and 429s, errors, and per resource the records listed and the
+events enqueued.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from bcevents import hub
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from bcevents import health, hub
 from bcevents.bigcommerce import BigCommerceClient
 from bcevents.configuration import InstanceConfiguration
-from bcevents.errors import LeaseHeld, StoreRejectedCredentials, StoreThrottled
+from bcevents.errors import LeaseHeld, ServiceError, StoreRejectedCredentials, StoreThrottled
 from bcevents.instances import store_auth
-from bcevents.observability import logger
+from bcevents.observability import logger, metrics, tracer
 from bcevents.poller import OutOfTime, PollContext, ResourceReport, instance_info, poll_resources
 from bcevents.settings import get_settings
 from bcevents.storage import get_storage
@@ -27,10 +34,12 @@ class PollOutcome:
     requests: int = 0
 
 
+@tracer.capture_method(capture_response=False)
 def poll_instance(
     instance_id: str, *, lease_owner: str, remaining_seconds: Callable[[], float]
 ) -> PollOutcome:
     """Poll one instance, unless it is gone, disabled, or another run holds its lease."""
+    started = datetime.now(UTC)
     storage = get_storage()
     item = storage.get_instance(instance_id)
     if item is None:
@@ -58,10 +67,11 @@ def poll_instance(
         remaining_seconds=remaining_seconds,
         created_at=datetime.fromisoformat(item["created_date"].replace("Z", "+00:00")),
     )
-    outcome = "polled"
+    outcome = "failed: the run ended unexpectedly"
     try:
         ctx.store_now = client.store_time(base.v2_root)
         poll_resources(ctx, config)
+        outcome = "polled"
     except (OutOfTime, StoreThrottled) as exc:
         outcome = f"stopped early: {exc.__class__.__name__}"
         logger.warning("poll stopped early; the next run resumes", extra={"instance_id": instance_id})
@@ -70,9 +80,13 @@ def poll_instance(
         logger.error(
             "the store refused the credentials", extra={"instance_id": instance_id, "error": str(exc)}
         )
+    except ServiceError as exc:
+        outcome = f"failed: {exc}"  # recorded below, then the invocation fails (and is retried)
+        raise
     finally:
         client.close()
         storage.release_lease(instance_id, lease_owner)
+        _measure(ctx, outcome, started, client)
     result = PollOutcome(instance_id, outcome, ctx.reports, client.requests_made)
     logger.info(
         "poll finished",
@@ -84,3 +98,31 @@ def poll_instance(
         },
     )
     return result
+
+
+def _measure(ctx: PollContext, outcome: str, started: datetime, client: BigCommerceClient) -> None:
+    """Metrics of the run, and the instance's status (written only when it tells something new)."""
+    finished = datetime.now(UTC)
+    errors = int(outcome.startswith("failed")) + sum(1 for r in ctx.reports if r.error)
+    metrics.add_metric(name="PollDuration", unit=MetricUnit.Milliseconds, value=(finished - started) / _MS)
+    metrics.add_metric(name="StoreRequests", unit=MetricUnit.Count, value=client.requests_made)
+    metrics.add_metric(name="StoreThrottles", unit=MetricUnit.Count, value=client.throttled)
+    metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=errors)
+    for report in ctx.reports:
+        for name, value in (("EventsPolled", report.records), ("EventsEnqueued", report.events)):
+            # Per resource: a handful of names per deployment, never per instance (cost).
+            with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+                metric.add_dimension(name="resource", value=report.resource)
+    health.record_poll(
+        ctx.instance_id,
+        outcome=outcome,
+        reports=ctx.reports,
+        started=started,
+        finished=finished,
+        store_now=ctx.store_now,
+        requests=client.requests_made,
+        throttled=client.throttled,
+    )
+
+
+_MS = timedelta(milliseconds=1)

@@ -20,6 +20,8 @@ from bcevents.settings import get_settings
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
+#: The message attribute naming a redelivery's number (absent on a first delivery).
+REDELIVERY_ATTRIBUTE = "redelivery"
 #: SQS refuses a visibility timeout above 12 hours.
 MAX_VISIBILITY_SECONDS = 43_200
 #: What SQS answers when the receipt handle is stale (the message was received again meanwhile).
@@ -50,7 +52,7 @@ def postpone(receipt_handle: str, seconds: int) -> None:
         logger.warning("message visibility not changed: stale receipt handle", extra={"seconds": visibility})
 
 
-def dead_letter(notification: Notification, *, attempts: int, last_error: str) -> None:
+def dead_letter(notification: Notification, *, attempts: int, last_error: str, redelivery: int = 0) -> None:
     """Send a copy of the notification to the dead-letter queue, with why and after how many attempts."""
     entry = to_sqs_entry(notification)
     attributes: dict[str, Any] = {
@@ -58,6 +60,8 @@ def dead_letter(notification: Notification, *, attempts: int, last_error: str) -
         "attempts": {"DataType": "Number", "StringValue": str(attempts)},
         "last_error": {"DataType": "String", "StringValue": last_error},
     }
+    if redelivery:
+        attributes[REDELIVERY_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(redelivery)}
     _client().send_message(
         QueueUrl=get_settings().events_dlq_url, MessageBody=entry["MessageBody"], MessageAttributes=attributes
     )

@@ -45,14 +45,21 @@ class Settings(BaseSettings):
     )
     delivery_timeout_seconds: float = Field(default=15.0, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")
     event_retention_days: int = Field(default=30, ge=1, alias="EVENT_RETENTION_DAYS")
-    #: How long a poll may hold an instance before another run may take it over.
-    poll_lease_seconds: int = Field(default=900, ge=10, alias="POLL_LEASE_SECONDS")
+    #: How long a poll may hold an instance before another run may take it over: a little more
+    #: than the poll function's 300 s timeout, so a run that died blocks the next one only briefly.
+    poll_lease_seconds: int = Field(default=360, ge=10, alias="POLL_LEASE_SECONDS")
     #: The store's clock minus this is the upper bound of every poll window (records that are
     #: still being written at "now" are picked up by the next run instead).
     poll_settle_seconds: int = Field(default=2, ge=0, alias="POLL_SETTLE_SECONDS")
     #: Serve Swagger UI at GET /docs (the OpenAPI document is always at GET /openapi.json).
     enable_swagger_ui: bool = Field(default=False, alias="ENABLE_SWAGGER_UI")
     store_timeout_seconds: float = Field(default=20.0, gt=0, alias="STORE_TIMEOUT_SECONDS")
+    #: A poll whose status did not change (no events, same outcome, same errors) rewrites the
+    #: instance's status item only when the stored one is older than this (0: every run).
+    poll_status_heartbeat_minutes: int = Field(default=15, ge=0, alias="POLL_STATUS_HEARTBEAT_MINUTES")
+    #: Long-poll wait of each receive when the dead-letter queue is scanned for one instance
+    #: (short polling may miss messages of a small queue; tests set 0).
+    dlq_receive_wait_seconds: int = Field(default=1, ge=0, le=20, alias="DLQ_RECEIVE_WAIT_SECONDS")
 
     @field_validator("delivery_retry_schedule", mode="before")
     @classmethod

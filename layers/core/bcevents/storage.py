@@ -1,10 +1,11 @@
 """DynamoDB access: the only module that talks to the tables.
 
 InstancesTable (``pk``/``sk``) holds per instance ``INSTANCE#<id>``: the instance (``INSTANCE``),
-one watermark per resource (``WATERMARK#<resource>``) and the poll lease (``LEASE``); the
-``ByOrganization`` index lists an organization's instances. Organizations (``ORG#<id>``) and users
-(``USER#<secret hash>``) live there too. EventsTable holds notifications and delivery attempts,
-partitioned by instance, expired by TTL.
+one watermark per resource (``WATERMARK#<resource>``), the poll lease (``LEASE``) and the last
+polls' status (``STATUS``); the ``ByOrganization`` index lists an organization's instances.
+Organizations (``ORG#<id>``) and users (``USER#<secret hash>``) live there too. EventsTable holds
+notifications, delivery attempts and notification bodies, partitioned by instance, expired by
+TTL; its ``ByCreatedDate`` index lists an instance's notifications by creation date.
 """
 
 from __future__ import annotations
@@ -246,6 +247,16 @@ class Storage:
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
+
+    # poll status ---------------------------------------------------------------------------
+    def get_status(self, instance_id: str) -> Item | None:
+        """The instance's poll status item (an eventually consistent read: half the price)."""
+        item = self.instances.get_item(Key={"pk": instance_key(instance_id), "sk": "STATUS"}).get("Item")
+        return _strip_keys(_plain(item)) if item else None
+
+    def put_status(self, instance_id: str, status: Item) -> None:
+        """Write the instance's poll status item whole."""
+        self.instances.put_item(Item=_dynamo({"pk": instance_key(instance_id), "sk": "STATUS", **status}))
 
     # helpers -------------------------------------------------------------------------------
     @staticmethod
