@@ -65,3 +65,13 @@ organization: venv ## create an organization and user in the deployed table: mak
 
 clean: ## remove build output and the virtualenv
 	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+
+BENCH_VENV := bench/.venvs/bench
+LAYER_VENV := bench/.venvs/layer
+.PHONY: bench
+bench: venv ## the benchmarks (~15 min on 2 cores): bench/results/report.md, results.json and plots
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH_VENV)
+	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r requirements-dev.lock matplotlib
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(LAYER_VENV)
+	$(UV) pip install --quiet --python $(LAYER_VENV)/bin/python -r layers/core/requirements.txt
+	$(BENCH_VENV)/bin/python -m bench.run
