@@ -61,8 +61,8 @@ LAMBDA_PLATFORM_LOG_BYTES = 330
 EVENT_SOURCE_IDLE_RECEIVES_PER_MONTH = 5 * 3 * 60 * 24 * DAYS
 #: DynamoDB re-fetches a table's KMS data key about every 5 minutes per caller: 3 tables x 3 roles.
 KMS_DECRYPTS_PER_MONTH = 3 * 3 * 12 * 24 * DAYS
-#: X-Ray's default sampling rule, taken per traced function (tracing is Active in the template):
-#: 1 trace a second, then 5 % of the rest.
+#: X-Ray's default sampling rule (1 trace a second, then 5 % of the rest), used when the template
+#: defines no sampling rule of its own (see :func:`xray_sampling`).
 XRAY_RESERVOIR_PER_S = 1.0
 XRAY_RATE = 0.05
 #: How long notification and attempt items stay in the event log (EventRetentionDays default).
@@ -263,8 +263,9 @@ def model(
         + notifications * (deliver["log_bytes"] + LAMBDA_PLATFORM_LOG_BYTES)
     )
     seconds = DAYS * 86_400
+    reservoir, fixed_rate = xray_sampling()
     sampled = sum(
-        min(rate, XRAY_RESERVOIR_PER_S) + XRAY_RATE * max(0.0, rate - XRAY_RESERVOIR_PER_S)
+        min(rate, reservoir) + fixed_rate * max(0.0, rate - reservoir)
         for rate in (polls * INSTANCES / seconds, notifications * INSTANCES / seconds)
     )
     traces = sampled * seconds / INSTANCES if tracing else 0.0
@@ -407,6 +408,17 @@ def levers(measured: dict[str, Any], memory_mb: dict[str, int]) -> list[dict[str
     }
     record("read the store's clock from the first list answer's Date header (no /v2/time request)")
     return steps
+
+
+def xray_sampling() -> tuple[float, float]:
+    """(reservoir per second, fixed rate) of the template's X-Ray sampling rule, else X-Ray's default."""
+    from devstack.resources import load_template
+
+    for spec in load_template()["Resources"].values():
+        if spec["Type"] == "AWS::XRay::SamplingRule":
+            rule = spec["Properties"]["SamplingRule"]
+            return float(rule["ReservoirSize"]), float(rule["FixedRate"])
+    return XRAY_RESERVOIR_PER_S, XRAY_RATE
 
 
 def memory_sizes() -> dict[str, int]:

@@ -83,6 +83,7 @@ def main() -> None:
             client=client,
             storage=_NoStorage(),  # type: ignore[arg-type]
             lease_owner="bench",
+            lease_token=0,
             store_now=datetime.now(UTC),
             remaining_seconds=lambda: 900.0,
             created_at=datetime.fromisoformat(args.since),

@@ -54,7 +54,7 @@ def test_the_functions_environment_is_the_templates_with_local_names() -> None:
         "poll_handler",
         "lambda_handler",
         300,
-        512,
+        256,
     )
     assert poll.layer_dirs[0].name == "core"
 

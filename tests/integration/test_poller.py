@@ -383,3 +383,32 @@ def test_an_idle_poll_writes_no_watermark(
 
     assert get_storage().get_watermarks(str(instance)) == before
     assert set(before) == {"orders"}
+
+
+def test_a_poll_that_outlived_its_lease_cannot_overwrite_a_newer_checkpoint(aws: StackResources) -> None:
+    """Fencing: the poll that took over (a later lease token) wins; the stale one is told LeaseHeld."""
+    from bcevents.errors import LeaseHeld
+    from bcevents.storage import get_storage
+
+    storage = get_storage()
+    newer = {"updated_at": "2026-01-02T00:00:00+00:00", "seen": {}}
+    storage.put_watermark("1", "orders", newer, lease_token=2_000)
+
+    with pytest.raises(LeaseHeld):
+        storage.put_watermark(
+            "1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, lease_token=1_000
+        )
+    storage.put_watermark("1", "orders", newer, lease_token=2_000)  # the same lease checkpoints again
+
+    assert storage.get_watermarks("1")["orders"]["updated_at"] == newer["updated_at"]
+
+
+def test_lease_tokens_grow_with_each_lease(aws: StackResources) -> None:
+    from bcevents.storage import get_storage
+
+    storage = get_storage()
+    first = storage.acquire_lease("1", "a", 10)
+    storage.release_lease("1", "a")
+    second = storage.acquire_lease("1", "b", 10)
+
+    assert second >= first

@@ -70,6 +70,7 @@ class PollContext:
     client: BigCommerceClient
     storage: Storage
     lease_owner: str
+    lease_token: int
     store_now: datetime
     remaining_seconds: Callable[[], float]
     created_at: datetime
@@ -274,7 +275,7 @@ class ResourcePoll:
     def _save(self) -> None:
         self._wrote = True
         self.ctx.storage.put_watermark(
-            self.ctx.instance_id, self.name, self.watermark.to_item(), self.ctx.lease_owner
+            self.ctx.instance_id, self.name, self.watermark.to_item(), self.ctx.lease_token
         )
 
 

@@ -48,7 +48,7 @@ def poll_instance(
         return PollOutcome(instance_id, "skipped: events disabled")
     settings = get_settings()
     try:
-        storage.acquire_lease(instance_id, lease_owner, settings.poll_lease_seconds)
+        lease_token = storage.acquire_lease(instance_id, lease_owner, settings.poll_lease_seconds)
     except LeaseHeld:
         logger.info("another poll holds the lease", extra={"instance_id": instance_id})
         return PollOutcome(instance_id, "skipped: another poll is running")
@@ -63,6 +63,7 @@ def poll_instance(
         client=client,
         storage=storage,
         lease_owner=lease_owner,
+        lease_token=lease_token,
         store_now=datetime.now(UTC),
         remaining_seconds=remaining_seconds,
         created_at=datetime.fromisoformat(item["created_date"].replace("Z", "+00:00")),
@@ -88,7 +89,9 @@ def poll_instance(
         storage.release_lease(instance_id, lease_owner)
         _measure(ctx, outcome, started, client)
     result = PollOutcome(instance_id, outcome, ctx.reports, client.requests_made)
-    logger.info(
+    # An idle run is the common case, and its log line costs more than the run: DEBUG for those.
+    idle = outcome == "polled" and not any(r.events or r.error for r in ctx.reports)
+    (logger.debug if idle else logger.info)(
         "poll finished",
         extra={
             "instance_id": instance_id,

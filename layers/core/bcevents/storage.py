@@ -190,44 +190,45 @@ class Storage:
             for item in response["Items"]
         }
 
-    def put_watermark(self, instance_id: str, resource: str, watermark: Item, lease_owner: str) -> None:
-        """Checkpoint a watermark, only while ``lease_owner`` still holds the instance's lease."""
-        client = self.instances.meta.client
-        key = instance_key(instance_id)
+    def put_watermark(self, instance_id: str, resource: str, watermark: Item, lease_token: int) -> None:
+        """Checkpoint a watermark, unless a later lease (a larger fencing token) wrote it already.
+
+        One conditional write (not a transaction with the lease item): a poll that outlived its
+        lease can no longer overwrite what the poll that took over has written.
+        """
         try:
-            client.transact_write_items(
-                TransactItems=[
+            self.instances.put_item(
+                Item=_dynamo(
                     {
-                        "ConditionCheck": {
-                            "TableName": self.instances.name,
-                            "Key": {"pk": key, "sk": "LEASE"},
-                            "ConditionExpression": "#o = :owner",
-                            "ExpressionAttributeNames": {"#o": "owner"},
-                            "ExpressionAttributeValues": {":owner": lease_owner},
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.instances.name,
-                            "Item": _dynamo({"pk": key, "sk": f"WATERMARK#{resource}", **watermark}),
-                        }
-                    },
-                ]
+                        "pk": instance_key(instance_id),
+                        "sk": f"WATERMARK#{resource}",
+                        **watermark,
+                        "lease_token": lease_token,
+                    }
+                ),
+                ConditionExpression=Attr("lease_token").not_exists() | Attr("lease_token").lte(lease_token),
             )
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise LeaseHeld(instance_id) from None
             raise
 
-    def acquire_lease(self, instance_id: str, owner: str, seconds: int) -> None:
-        """Take the instance's poll lease, or raise LeaseHeld if another live poll has it."""
-        now = int(time.time())
+    def acquire_lease(self, instance_id: str, owner: str, seconds: int) -> int:
+        """Take the instance's poll lease, or raise LeaseHeld if another live poll has it.
+
+        Returns the lease's fencing token: the time of acquisition in milliseconds. A lease is
+        taken only after the previous one expired (minutes later), so tokens only grow, even
+        when an expired lease item has been removed by TTL.
+        """
+        now_ms = time.time_ns() // 1_000_000
+        now = now_ms // 1000
         try:
             self.instances.put_item(
                 Item={
                     "pk": instance_key(instance_id),
                     "sk": "LEASE",
                     "owner": owner,
+                    "token": now_ms,
                     "expires_at": now + seconds,
                 },
                 ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now),
@@ -236,6 +237,7 @@ class Storage:
             if _conditional_failed(exc):
                 raise LeaseHeld(instance_id) from None
             raise
+        return now_ms
 
     def release_lease(self, instance_id: str, owner: str) -> None:
         """Give the lease back (a no-op if it was taken over after expiring)."""
