@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYENV_VERSION := $(PYTHON_VERSION)
 
-.PHONY: help venv lock lint typecheck validate unit test demo local build openapi organization clean
+.PHONY: help venv lock lint typecheck validate scan unit test demo local build openapi organization clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,7 +45,10 @@ validate: venv ## sam validate, plain and with cfn-lint
 unit: venv ## the unit tests only (fast)
 	$(BIN)/pytest tests/unit -q
 
-test: venv lint typecheck validate ## everything CI runs: lint, types, sam validate, all tests with coverage
+scan: venv ## security scanners: bandit, pip-audit, checkov (in its own virtualenv)
+	scripts/scan.sh
+
+test: venv lint typecheck validate scan ## everything CI runs: lint, types, sam validate, scanners, all tests with coverage
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term
 
 local: venv ## the whole service on this machine, no AWS account or Docker (README: Run it on your machine); Ctrl-C stops it

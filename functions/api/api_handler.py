@@ -213,6 +213,13 @@ def _error(status: HTTPStatus, message: str, problems: list[Problem] | None = No
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+    # Powertools validates a request before any middleware runs: a caller without valid
+    # credentials gets its 401 here, not a description of what the route accepts.
+    if app.current_event.path not in PUBLIC_PATHS:
+        try:
+            organizations.authenticate(app.current_event.headers.get("Authorization"))
+        except errors.Unauthorized as unauthorized:
+            return _error(HTTPStatus.UNAUTHORIZED, str(unauthorized))
     problems = []
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
@@ -223,6 +230,16 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
             reason = "is not a known key"
         problems.append(Problem(key=path if where == "body" else f"{where}.{path}", reason=reason))
     return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _undecodable_body(exc: UnicodeDecodeError) -> Response[Any]:
+    # API Gateway hands over a body that is not UTF-8 base64-encoded; JSON must be UTF-8.
+    return _error(
+        HTTPStatus.BAD_REQUEST,
+        "The request is invalid",
+        [Problem(key="body", reason="is not UTF-8 text (JSON must be UTF-8)")],
+    )
 
 
 @app.exception_handler(errors.InvalidConfiguration)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bcevents import eventlog, hub
-from bcevents.bigcommerce import BigCommerceClient
+from bcevents.bigcommerce import BigCommerceClient, Page
 from bcevents.classify import dotted, event_type_given, object_id, read_date, updated_date
 from bcevents.configuration import InstanceConfiguration, ResourceConfig
 from bcevents.envelope import ChangeEvent, InstanceInfo, build_notifications, to_sqs_entry
@@ -143,11 +143,18 @@ class ResourcePoll:
 
     def _by_date(self) -> None:
         cursor = self.watermark.updated_at - timedelta(seconds=self.resource.poll_delay)
+        full_pages = 0
         while True:
             records = self._fetch(self._params(cursor, page=1))
-            dates = [d for d in self._report(records) if d is not None]
-            if len(records) < self.limit:
-                break
+            dates = [d for d in self._report(records, self.until) if d is not None]
+            if not records and full_pages:
+                # An empty answer right after a full page (v2's 204): an exact multiple of the
+                # page size, or a store that stopped short. Trust it only as far as we read.
+                self._checkpoint(cursor)
+                return
+            if len(records) < self.limit or any(d > self.until for d in dates):
+                break  # the end, or records newer than the window (the next run has them)
+            full_pages += 1
             first, last = min(dates, default=cursor), max(dates, default=cursor)
             if first == last:
                 # A whole page shares one timestamp (and nothing older is left): drain that
@@ -162,16 +169,23 @@ class ResourcePoll:
     def _drain_second(self, second: datetime) -> None:
         keyset = _id_keyset(self.plan)
         after: int | None = None
+        cursor: str | None = None
         page = 1
         while True:
-            params = self._params(second, page=1 if keyset else page, until=second, by_id=True)
+            params = self._params(second, page=1 if keyset or cursor else page, until=second, by_id=True)
             if keyset and after is not None:
                 params.append(keyset(after))
-            records = self._fetch(params)
-            self._report(records)
-            if len(records) < self.limit:
+            elif cursor is not None:
+                # v3 customers filter ids only by list: their cursor (unlike a page number) does
+                # not shift when a record of this second changes, and so leaves it, meanwhile.
+                params.append(("after", cursor))
+            listing = self._fetch_page(params)
+            self._report(listing.records, second)
+            if len(listing.records) < self.limit:
                 return
-            after = max((_int_id(r, self.resource) for r in records), default=after)
+            after = max((_int_id(r, self.resource) for r in listing.records), default=after)
+            cursor = _end_cursor(listing.meta)
+            self._checkpoint(second)  # `seen` holds this second's reported records: a repeat skips them
             page += 1
 
     def _pinned_window(self) -> None:
@@ -180,12 +194,13 @@ class ResourcePoll:
         since = wm.updated_at - timedelta(seconds=self.resource.poll_delay)
         keyset = None if self.plan.raw else _id_keyset(self.plan)
         page = 1
+        moved = False
         while True:
             params = self._params(since, page=1 if keyset else page, until=until)
             if keyset and wm.after_id is not None:
                 params.append(keyset(wm.after_id))
             records = self._fetch(params)
-            self._report(records)
+            moved |= any(d is not None and d > until for d in self._report(records, until))
             if len(records) < self.limit:
                 break
             if keyset:
@@ -194,6 +209,12 @@ class ResourcePoll:
                 self._save()
             page += 1
         wm.pass_until, wm.after_id = None, None
+        if moved and not keyset:
+            # Records changed during (or just before) a pass paged by number: the pages may have
+            # shifted past one. Keep the lower bound (what was reported is in `seen`): the next
+            # run repeats the pass and reports only what this one missed.
+            self._save()
+            return
         self._finish(until)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -219,10 +240,13 @@ class ResourcePoll:
         return params
 
     def _fetch(self, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        return self._fetch_page(params).records
+
+    def _fetch_page(self, params: list[tuple[str, str]]) -> Page:
         if self.ctx.remaining_seconds() < DEADLINE_MARGIN_SECONDS:
             raise OutOfTime(self.name)
         url = hub.build_url(self.ctx.base, self.plan, params)
-        return self.ctx.client.list_page(url).records
+        return self.ctx.client.list_page(url)
 
     def _window_date(self, record: dict[str, Any], updated: datetime | None) -> datetime | None:
         """The date the store filters and sorts on (what the keyset moves by)."""
@@ -230,9 +254,10 @@ class ResourcePoll:
             return updated  # the same field: read once (dates are the hot path)
         return read_date(record, self.plan.date_field, None, "UTC")
 
-    def _report(self, records: list[dict[str, Any]]) -> list[datetime | None]:
+    def _report(self, records: list[dict[str, Any]], until: datetime) -> list[datetime | None]:
         """Turn a page into events, skip what was reported before, enqueue them; the records'
-        window dates, in order."""
+        window dates, in order. Records changed after ``until`` (the window's end) are left for
+        the next run: the store may still be writing that second."""
         self.report.records += len(records)
         lower = self.watermark.updated_at - timedelta(seconds=self.resource.poll_delay)
         changes: list[ChangeEvent] = []
@@ -242,6 +267,8 @@ class ResourcePoll:
             updated = updated_date(record, self.resource)
             window = self._window_date(record, updated)
             windows.append(window)
+            if window is not None and window > until:
+                continue
             if window is not None and window < lower.replace(microsecond=0):
                 continue  # not changed since the last poll (an endpoint that ignores the filter)
             key = oid if oid is not None else repr(dotted(record, self.resource.id_field))
@@ -289,6 +316,12 @@ def _int_id(record: dict[str, Any], resource: ResourceConfig) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _end_cursor(meta: dict[str, Any]) -> str | None:
+    """The cursor of the page after this one (v3 ``meta.cursor_pagination.end_cursor``), if any."""
+    cursor = (meta.get("cursor_pagination") or {}).get("end_cursor")
+    return cursor if isinstance(cursor, str) and cursor else None
 
 
 def _id_keyset(plan: hub.ResourcePlan) -> Callable[[int], tuple[str, str]] | None:
