@@ -254,24 +254,24 @@ def _invalid_stored(exc: ValidationError) -> Response[Any]:
     return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
 
 
-@app.exception_handler(events_api.InvalidRequest)
-def _invalid_parameter(exc: events_api.InvalidRequest) -> Response[Any]:
+@app.exception_handler(errors.InvalidRequest)
+def _invalid_parameter(exc: errors.InvalidRequest) -> Response[Any]:
     problems = [Problem(key=p.key, reason=p.reason) for p in exc.problems]
     return _error(HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
 
 
-@app.exception_handler(events_api.NotificationNotFound)
-def _no_notification(exc: events_api.NotificationNotFound) -> Response[Any]:
+@app.exception_handler(errors.NotificationNotFound)
+def _no_notification(exc: errors.NotificationNotFound) -> Response[Any]:
     return _error(HTTPStatus.NOT_FOUND, f"No notification {exc} in this instance's event log")
 
 
-@app.exception_handler(redelivery.NotRedeliverable)
-def _not_redeliverable(exc: redelivery.NotRedeliverable) -> Response[Any]:
+@app.exception_handler(errors.NotRedeliverable)
+def _not_redeliverable(exc: errors.NotRedeliverable) -> Response[Any]:
     return _error(HTTPStatus.CONFLICT, f"Notification {exc} cannot be redelivered: its body was not kept")
 
 
-@app.exception_handler(redelivery.EventsDisabled)
-def _events_disabled(exc: redelivery.EventsDisabled) -> Response[Any]:
+@app.exception_handler(errors.EventsDisabled)
+def _events_disabled(exc: errors.EventsDisabled) -> Response[Any]:
     return _error(
         HTTPStatus.CONFLICT,
         f"Events are disabled for this instance ({exc}); enable them (PUT .../events/enabled) first",

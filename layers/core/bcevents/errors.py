@@ -55,3 +55,23 @@ class StoreRequestFailed(ServiceError):
 
 class StoreThrottled(ServiceError):
     """The store's rate limit needs a wait longer than the time this run has left."""
+
+
+class InvalidRequest(ServiceError):
+    """A query or body value the service cannot use; names each offending parameter."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.key}: {p.reason}" for p in problems))
+        self.problems = problems
+
+
+class NotificationNotFound(ServiceError):
+    """No notification with that id in the instance's event log (or it expired)."""
+
+
+class NotRedeliverable(ServiceError):
+    """The notification's body was not kept (too large), so it cannot be sent again from the log."""
+
+
+class EventsDisabled(ServiceError):
+    """The instance's events are off: a redelivery would be dropped unsent, so none is made."""

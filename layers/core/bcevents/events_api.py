@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bcevents import eventlog, instances, logindex
-from bcevents.errors import FieldProblem, ServiceError
+from bcevents.errors import FieldProblem, InvalidRequest, NotificationNotFound
 from bcevents.eventlog import Status
 from bcevents.models import AttemptView, NotificationDetail, NotificationPage, NotificationView
 from bcevents.organizations import Principal
@@ -28,18 +28,6 @@ FILTERED_PAGE_SIZE = 200
 _CREATED_KEY = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
-
-
-class InvalidRequest(ServiceError):
-    """A query or body value the service cannot use; names each offending parameter."""
-
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.key}: {p.reason}" for p in problems))
-        self.problems = problems
-
-
-class NotificationNotFound(ServiceError):
-    """No notification with that id in the instance's event log (or it expired)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from bcevents import dlq, eventlog, events_api, instances
 from bcevents.envelope import MalformedNotification, Notification, from_sqs_record, to_sqs_entry
-from bcevents.errors import ServiceError
+from bcevents.errors import EventsDisabled, NotRedeliverable
 from bcevents.eventlog import Status
 from bcevents.models import DeadLetterRedrive, RedeliverBody, RedeliveryBatch, RedeliveryView
 from bcevents.observability import logger, metrics
@@ -26,14 +26,6 @@ from bcevents.organizations import Principal
 from bcevents.queue import send_entries
 from bcevents.redrive import REDELIVERY_ATTRIBUTE
 from bcevents.storage import Item
-
-
-class NotRedeliverable(ServiceError):
-    """The notification's body was not kept (too large), so it cannot be sent again from the log."""
-
-
-class EventsDisabled(ServiceError):
-    """The instance's events are off: a redelivery would be dropped unsent, so none is made."""
 
 
 def redeliver(principal: Principal, instance_id: int, notification_id: str) -> RedeliveryView:
