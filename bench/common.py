@@ -76,6 +76,24 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _git(*args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - fixed read-only git commands
+        ["git", *args],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()
+
+
+def measured_commit() -> str:
+    """The commit measured, marked when the product's code differs from it (others edit the tree)."""
+    commit = _git("rev-parse", "--short", "HEAD") or "?"
+    changed = _git("status", "--porcelain", "--", "layers", "functions", "local", "template.yaml")
+    return f"{commit} + uncommitted changes to the product" if changed else commit
+
+
 def free_port() -> int:
     """A free loopback port (for a server in another process that must be told its port)."""
     with socket.socket() as sock:

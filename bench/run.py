@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import traceback
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Stack, add_code_paths, machine, write_json
+from bench.common import ROOT, Stack, add_code_paths, machine, measured_commit, write_json
 
 SECTIONS = ("api_efficiency", "drain", "pipeline", "coldstart", "memory", "peers", "cost")
 DEFAULT_OUT = ROOT / "bench" / "results"
@@ -38,24 +37,6 @@ def _interpreter_note(python: str) -> str:
     if python == str(LAYER_PYTHON):
         return "a virtualenv with exactly layers/core/requirements.txt (bench/.venvs/layer)"
     return "the bench's own interpreter (the layer's virtualenv was not built)"
-
-
-def _git(*args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - fixed read-only git commands
-        ["git", *args],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip()
-
-
-def _commit() -> str:
-    """The commit measured, marked when the product's code differs from it (others edit the tree)."""
-    commit = _git("rev-parse", "--short", "HEAD") or "?"
-    changed = _git("status", "--porcelain", "--", "layers", "functions", "local", "template.yaml")
-    return f"{commit} + uncommitted changes to the product" if changed else commit
 
 
 def _section(name: str, stack: Stack | None, quick: bool, done: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -118,7 +99,7 @@ def run(
         previous = json.loads(results_file.read_text())
     results: dict[str, Any] = {
         "machine": machine(),
-        "commit": _commit(),
+        "commit": measured_commit(),
         "quick": quick,
         "sections": dict(previous.get("sections", {})),
     }

@@ -32,6 +32,8 @@ class LocalSettings:
     org_secret: str | None = None
     #: Real seconds per scheduled minute: 60 is real time; 0.1 makes rate(15 minutes) fire every 1.5 s.
     minute_seconds: float = 60.0
+    #: Execution environments per function (Lambda would run as many as the work needs).
+    concurrency: int = 2
     state_dir: Path = REPO / ".local"
     #: The environment the stack started with: template parameters are overridden from it by the
     #: name of the function environment variable that carries them (``DELIVERY_RETRY_SCHEDULE``...).
@@ -51,6 +53,7 @@ class LocalSettings:
             user_secret=env.get("LOCAL_USER_SECRET") or None,
             org_secret=env.get("LOCAL_ORG_SECRET") or None,
             minute_seconds=_positive(env, "LOCAL_MINUTE_SECONDS", 60.0),
+            concurrency=_count(env, "LOCAL_CONCURRENCY", 2),
             state_dir=Path(env.get("LOCAL_STATE_DIR") or REPO / ".local").resolve(),
             overrides=env,
         )
@@ -62,6 +65,15 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) > 65535:
         raise SettingError(f"{name}={raw!r} is not a port number (0 picks a free one)")
+    return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise SettingError(f"{name}={raw!r} is not a whole number from 1 to 64")
     return int(raw)
 
 

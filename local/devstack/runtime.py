@@ -136,6 +136,12 @@ class FunctionPool:
                 env.close()
             self._condition.notify()
 
+    def pids(self) -> list[int]:
+        """The process ids of this function's live environments, idle or busy."""
+        with self._condition:
+            environments = [*self._idle, *self._busy]
+        return [pid for pid in (env.pid for env in environments) if pid is not None]
+
     def invoke(self, event: Any) -> Outcome:
         """One invocation in an environment of this function."""
         env = self._acquire()
@@ -203,6 +209,10 @@ class Runtime:
                 pool.warm()
 
         threading.Thread(target=warm_others, name="warm", daemon=True).start()
+
+    def processes(self) -> dict[str, list[int]]:
+        """Each function's live execution environments, as process ids (to watch their memory)."""
+        return {name: pool.pids() for name, pool in self._pools.items()}
 
     def resolve(self, name: str) -> FunctionSpec | None:
         """The function a ``FunctionName`` (ARN, name or logical id) designates."""

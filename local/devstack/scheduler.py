@@ -1,8 +1,9 @@
 """EventBridge Scheduler, locally: fire each schedule of the group in the emulator at its ``rate(...)``.
 
 The emulator stores schedules but never fires them; this loop does. A schedule fires one period
-after its creation or its last firing, with its target's ``Input`` as the event, through the
-runtime (the same path an ``Event`` invocation of the Lambda endpoint takes). A period of N
+after its creation, then every period (as EventBridge's rate schedules do, without drifting),
+with its target's ``Input`` as the event, through the runtime (the same path an ``Event``
+invocation of the Lambda endpoint takes). A period of N
 minutes lasts N x ``LOCAL_MINUTE_SECONDS`` real seconds. A schedule whose previous run is still
 going is skipped for that period rather than run twice at once, and missed periods (the stack
 was stopped) are not caught up one by one: the schedule fires once, then keeps its rhythm.
@@ -40,6 +41,20 @@ def _epoch(value: Any) -> float:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
+@dataclass(frozen=True)
+class Firing:
+    """One period of a schedule: when it was due, when it fired and how the run went.
+
+    ``outcome`` is None for a period skipped because the schedule's previous run was still going.
+    """
+
+    schedule: str
+    event: Any
+    due: float
+    fired: float
+    outcome: Outcome | None
+
+
 @dataclass
 class _Schedule:
     name: str
@@ -64,6 +79,7 @@ class LocalScheduler:
         minute_seconds: float,
         anchors: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.time,
+        on_firing: Callable[[Firing], None] | None = None,
     ) -> None:
         self._runtime = runtime
         self._client = client
@@ -71,6 +87,7 @@ class LocalScheduler:
         self._minute = minute_seconds
         self._restored = dict(anchors or {})
         self._clock = clock
+        self._on_firing = on_firing
         self._schedules: dict[str, _Schedule] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -94,7 +111,10 @@ class LocalScheduler:
                 if s.enabled and s.period is not None and now >= s.anchor + s.period
             ]
             for schedule in due:
-                schedule.anchor = now
+                due_at = schedule.anchor + (schedule.period or 0)
+                # Keep the rhythm (the next firing is one period after this one was due), unless
+                # a whole period was missed: then it fires once and counts from now.
+                schedule.anchor = due_at if now - due_at < (schedule.period or 0) else now
                 if schedule.running:
                     if not schedule.skipping:  # said once per overrun, not every period
                         self._runtime.console.activity(
@@ -102,6 +122,8 @@ class LocalScheduler:
                             f"{schedule.name}: its last run is still going; skipping until it ends",
                         )
                     schedule.skipping = True
+                    if self._on_firing is not None:
+                        self._on_firing(Firing(schedule.name, schedule.event, due_at, now, None))
                     continue
                 spec = self._runtime.resolve(schedule.target)
                 if spec is None:
@@ -112,11 +134,13 @@ class LocalScheduler:
                 schedule.running = True
                 fired.append(schedule.name)
                 self._runtime.invoke_async(
-                    spec, schedule.event, done=self._finisher(schedule.name, schedule.event)
+                    spec,
+                    schedule.event,
+                    done=self._finisher(schedule.name, schedule.event, due_at, now),
                 )
         return fired
 
-    def _finisher(self, name: str, event: Any) -> Callable[[Outcome], None]:
+    def _finisher(self, name: str, event: Any, due: float, fired: float) -> Callable[[Outcome], None]:
         what = (
             f"instance {event['instanceId']}" if isinstance(event, dict) and "instanceId" in event else name
         )
@@ -130,6 +154,8 @@ class LocalScheduler:
             self._runtime.console.activity(
                 kind, f"{what} (schedule): {summary(outcome)}  {outcome.seconds:.1f} s"
             )
+            if self._on_firing is not None:
+                self._on_firing(Firing(name, event, due, fired, outcome))
 
         return done
 

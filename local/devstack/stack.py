@@ -26,13 +26,15 @@ from devstack.httpserver import HttpRequest, HttpResponse, LoopbackServer
 from devstack.lambda_endpoint import LambdaEndpoint
 from devstack.resources import create_resources
 from devstack.runtime import Runtime
-from devstack.scheduler import LocalScheduler
+from devstack.scheduler import Firing, LocalScheduler
 from devstack.sqs_source import SqsEventSource
 
 _Server = TypeVar("_Server", MotoServer, LoopbackServer, SandboxServer)
 
 #: Seconds a running poll gets to checkpoint and return when the stack stops.
 DRAIN_SECONDS = 5.0
+#: Snapshots (and attempts at one) hold work back for at most 1/50 of the time.
+SNAPSHOT_SHARE_INVERSE = 50
 
 
 class StackError(RuntimeError):
@@ -43,9 +45,14 @@ class Stack:
     """Everything of the local stack in one object: ``start()``, then ``stop()``."""
 
     def __init__(
-        self, settings: LocalSettings, console: Console | None = None, snapshot_seconds: float = 30
+        self,
+        settings: LocalSettings,
+        console: Console | None = None,
+        snapshot_seconds: float = 30,
+        on_firing: Callable[[Firing], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._on_firing = on_firing
         self.console = console or Console()
         self.snapshot_seconds = snapshot_seconds
         self.authorization = ""
@@ -120,6 +127,7 @@ class Stack:
             model.function_for,
             log_path=s.state_dir / "logs" / "functions.log",
             console=self.console,
+            concurrency=s.concurrency,
         )
         self._runtime = runtime
         runtime.warm(first=self._task_function)
@@ -143,6 +151,7 @@ class Stack:
             resources.schedule_group,
             s.minute_seconds,
             (saved or {}).get("scheduler_anchors"),
+            on_firing=self._on_firing,
         )
         for trigger in model.triggers:
             url = resources.refs()[trigger.queue]
@@ -227,6 +236,10 @@ class Stack:
     def _print_delivery(self, delivery: Any) -> None:
         self.console.activity("callback", describe(delivery))
 
+    def processes(self) -> dict[str, list[int]]:
+        """The process ids of each function's execution environments (the stack itself is this process)."""
+        return self._runtime.processes() if self._runtime is not None else {}
+
     # --- state ------------------------------------------------------------------------------
     def snapshot(self, timeout: float = 1.5) -> bool:
         """Save the state now if work pauses within ``timeout``; returns whether it was saved."""
@@ -238,10 +251,20 @@ class Stack:
         return quiet
 
     def _snapshot_loop(self) -> None:
+        """Save every ``snapshot_seconds``, holding work back for at most a small share of the time.
+
+        A snapshot pauses all work while it reads the state, and the state grows with the events
+        kept; asking a busy stack to pause holds new work back too, even when it does not pause in
+        time. So the next attempt waits at least SNAPSHOT_SHARE_INVERSE times as long as this one
+        held work back.
+        """
         due = time.monotonic() + self.snapshot_seconds
         while not self._stopped.wait(1):
-            if time.monotonic() >= due and self.snapshot():
-                due = time.monotonic() + self.snapshot_seconds
+            if time.monotonic() < due:
+                continue
+            began = time.monotonic()
+            self.snapshot()
+            due = time.monotonic() + next_snapshot_in(self.snapshot_seconds, time.monotonic() - began)
 
     # --- stop -------------------------------------------------------------------------------
     def stop(self, *, save: bool = True) -> None:
@@ -268,6 +291,11 @@ class Stack:
         for server in reversed(self._servers):
             if not (isinstance(server, LoopbackServer) and server.name in ("api", "lambda")):
                 server.stop()
+
+
+def next_snapshot_in(interval: float, took: float) -> float:
+    """Seconds until the next snapshot, after an attempt that held work back for ``took`` seconds."""
+    return max(interval, took * SNAPSHOT_SHARE_INVERSE)
 
 
 def _count(n: int, noun: str) -> str:

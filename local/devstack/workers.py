@@ -176,6 +176,11 @@ class Environment:
         self._ready_lock = threading.Lock()
         self.alive = True
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id (None once it is gone)."""
+        return self._process.pid if self.alive else None
+
     def wait_ready(self) -> None:
         """Wait for the end of the cold start (the handler imported); raise RuntimeError if it never ends."""
         with self._ready_lock:

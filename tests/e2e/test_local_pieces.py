@@ -20,6 +20,7 @@ from devstack.config import LocalSettings, SettingError
 from devstack.functions import ApiRoute, Deployment, FunctionSpec, load_model, parameter_values
 from devstack.httpserver import HttpRequest
 from devstack.runtime import Gate
+from devstack.stack import next_snapshot_in
 from devstack.workers import Environment, new_drain_deadline
 from tests.support.api import load_event
 
@@ -252,6 +253,7 @@ def test_settings_default_to_the_documented_ports() -> None:
     )
     assert settings.sandbox
     assert settings.minute_seconds == 60
+    assert settings.concurrency == 2
     assert settings.user_secret is None
 
 
@@ -263,11 +265,30 @@ def test_settings_default_to_the_documented_ports() -> None:
         ("LOCAL_SANDBOX", "maybe"),
         ("LOCAL_MINUTE_SECONDS", "0"),
         ("LOCAL_MINUTE_SECONDS", "soon"),
+        ("LOCAL_CONCURRENCY", "0"),
+        ("LOCAL_CONCURRENCY", "many"),
+        ("LOCAL_CONCURRENCY", "65"),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(SettingError, match=name):
         LocalSettings.from_env({name: value})
+
+
+def test_more_execution_environments_per_function_can_be_asked_for() -> None:
+    assert LocalSettings.from_env({"LOCAL_CONCURRENCY": "6"}).concurrency == 6
+
+
+@pytest.mark.parametrize(
+    ("took", "wait"),
+    [
+        (0.2, 30.0),  # a quick snapshot: the interval
+        (1.5, 75.0),  # too busy to pause in time: holding back 1.5 s is 1/50 of 75 s
+        (4.0, 200.0),  # a slow one (a large state)
+    ],
+)
+def test_snapshots_hold_work_back_for_a_small_share_of_the_time(took: float, wait: float) -> None:
+    assert next_snapshot_in(30.0, took) == wait
 
 
 def test_the_sandbox_can_be_left_out() -> None:

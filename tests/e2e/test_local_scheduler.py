@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import boto3
 import pytest
 
 from bcevents import schedules
 from devstack.resources import StackResources
-from devstack.scheduler import LocalScheduler, rate_minutes
+from devstack.scheduler import Firing, LocalScheduler, rate_minutes
 from tests.conftest import POLL_FUNCTION_ARN
 from tests.e2e.fakes import FakeRuntime
 
@@ -25,10 +26,22 @@ class Clock:
 
 
 def _scheduler(
-    aws: StackResources, runtime: FakeRuntime, clock: Clock, anchors: dict[str, float] | None = None
+    aws: StackResources,
+    runtime: FakeRuntime,
+    clock: Clock,
+    anchors: dict[str, float] | None = None,
+    on_firing: Callable[[Firing], None] | None = None,
 ) -> LocalScheduler:
     client = boto3.client("scheduler")
-    return LocalScheduler(runtime, client, aws.schedule_group, 1.0, anchors, clock=clock)  # type: ignore[arg-type]
+    return LocalScheduler(
+        runtime,  # type: ignore[arg-type]
+        client,
+        aws.schedule_group,
+        1.0,
+        anchors,
+        clock=clock,
+        on_firing=on_firing,
+    )
 
 
 def _runtime() -> FakeRuntime:
@@ -86,6 +99,55 @@ def test_a_schedule_never_runs_twice_at_once(aws: StackResources) -> None:
 
     assert while_running == []
     assert after == [NAME]
+
+
+def test_a_late_tick_does_not_shift_the_rhythm(aws: StackResources) -> None:
+    """Given a one-minute schedule whose first firing came 0.4 s late (the tick was late),
+    then the next is due one period after the first was due, not one period after it fired."""
+    schedules.put_schedule("42", 1)
+    clock = Clock()  # after the creation: no schedule is younger than the clock
+    created = clock.now
+    runtime = _runtime()
+    scheduler = _scheduler(aws, runtime, clock, anchors={NAME: created})
+
+    clock.now = created + 1.4
+    late = scheduler.tick()
+    runtime.finish()
+    clock.now = created + 2.0
+    on_time = scheduler.tick()
+
+    assert late == [NAME]
+    assert on_time == [NAME]
+
+
+def test_every_period_is_reported_with_when_it_was_due_fired_and_how_it_went(
+    aws: StackResources,
+) -> None:
+    """Given a listener, then a run is reported when it ends (due, fired, outcome) and a period
+    skipped because the previous run was still going is reported without an outcome."""
+    schedules.put_schedule("42", 1)
+    clock = Clock()
+    start = clock.now
+    runtime = _runtime()
+    firings: list[Firing] = []
+    scheduler = _scheduler(aws, runtime, clock, anchors={NAME: start}, on_firing=firings.append)
+
+    clock.now = start + 1.2
+    scheduler.tick()
+    clock.now = start + 2.1
+    scheduler.tick()  # the first run is still going: this period is skipped
+    runtime.finish()
+
+    skipped, ran = firings
+    assert (skipped.due, skipped.fired, skipped.outcome) == (start + 2, start + 2.1, None)
+    assert (ran.due, ran.fired, ran.schedule, ran.event) == (
+        start + 1,
+        start + 1.2,
+        NAME,
+        {"instanceId": "42"},
+    )
+    assert ran.outcome is not None
+    assert ran.outcome.ok
 
 
 def test_a_deleted_or_disabled_schedule_does_not_fire(aws: StackResources) -> None:
