@@ -682,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.changes_per_minute is not None:
         plan = replace(plan, changes_per_minute=args.changes_per_minute)
     started = time.time()
-    result = run(plan)
+    result = run(plan, say=lambda line: print(line, flush=True))
     write(result, args.out)
     print(
         f"{'every check held' if result['verdict'] else 'A CHECK FAILED'} in {(time.time() - started) / 60:.1f} min; "

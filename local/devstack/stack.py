@@ -246,8 +246,9 @@ class Stack:
         if self._runtime is None or self._emulator is None or self._scheduler is None:
             return False
         with self._runtime.gate.closed(timeout) as quiet:
-            if quiet:
-                self._state.save(state.capture(self._emulator, self._scheduler.anchors(), self.store))
+            captured = state.capture(self._emulator, self._scheduler.anchors(), self.store) if quiet else None
+        if captured is not None:  # written with work running again: the picture is already taken
+            self._state.save(captured)
         return quiet
 
     def _snapshot_loop(self) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bcsandbox import RecordNotFound, SandboxStore
-from devstack import sqs_state
+from devstack import dynamodb_state, sqs_state
 
 FORMAT = 1
 _SANDBOX_RESOURCES = ("orders", "products", "customers")
@@ -65,7 +65,10 @@ class StateFile:
 def capture(emulator: Emulator, anchors: Mapping[str, float], store: SandboxStore | None) -> dict[str, Any]:
     """Everything to save, read now (the caller makes sure nothing runs meanwhile)."""
     return {
-        "dynamodb": {logical: _scan(emulator.dynamodb, table) for logical, table in emulator.tables.items()},
+        "dynamodb": {
+            logical: dynamodb_state.export_table(emulator.account_id, emulator.region, table)
+            for logical, table in emulator.tables.items()
+        },
         "schedules": _schedules(emulator.scheduler, emulator.schedule_group),
         "scheduler_anchors": dict(anchors),
         "sqs": {
@@ -97,17 +100,6 @@ def restore(emulator: Emulator, data: Mapping[str, Any], store: SandboxStore | N
 
 
 # --- DynamoDB: typed items as DynamoDB JSON (binary values base64) ------------------------------
-def _scan(client: Any, table: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = client.scan(**kwargs)
-        items += [_binary(item, encode=True) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def _put_items(client: Any, table: str, items: list[dict[str, Any]]) -> int:
     for start in range(0, len(items), 25):
         requests = [
