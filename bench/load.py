@@ -351,7 +351,7 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
 
 def _settings(plan: Plan, state_dir: Path) -> LocalSettings:
     base = LocalSettings.from_env({})
-    overrides = {"DELIVERY_RETRY_SCHEDULE": plan.retry_schedule, "LOG_LEVEL": "WARNING"}
+    overrides = {"DELIVERY_RETRY_SCHEDULE": plan.retry_schedule, "POWERTOOLS_LOG_LEVEL": "WARNING"}
     return replace(
         base,
         api_port=0,

@@ -1,9 +1,10 @@
 """The local stack's state across restarts: saved to ``<state dir>/state.json``, rebuilt on start.
 
-moto keeps everything in memory, so the stack rebuilds it: on stop (and every half minute, with
-all work paused so the picture is consistent) it writes every DynamoDB item, every schedule and
-when it last fired, every SQS message (in flight ones too, see ``sqs_state``) and the sandbox
-store's records; on start it creates the resources from the template and puts all that back.
+moto keeps everything in memory, so the stack rebuilds it: on stop (and periodically, with all
+work paused while the picture is taken) it writes every DynamoDB item (read in-process, see
+``dynamodb_state``), every schedule and when it last fired, every SQS message (in flight ones
+too, see ``sqs_state``) and the sandbox store's records; on start it creates the resources from
+the template and puts all that back.
 """
 
 from __future__ import annotations
@@ -102,31 +103,27 @@ def restore(emulator: Emulator, data: Mapping[str, Any], store: SandboxStore | N
 # --- DynamoDB: typed items as DynamoDB JSON (binary values base64) ------------------------------
 def _put_items(client: Any, table: str, items: list[dict[str, Any]]) -> int:
     for start in range(0, len(items), 25):
-        requests = [
-            {"PutRequest": {"Item": _binary(item, encode=False)}} for item in items[start : start + 25]
-        ]
+        requests = [{"PutRequest": {"Item": _bytes(item)}} for item in items[start : start + 25]]
         pending: dict[str, Any] = {table: requests}
         while pending:
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
     return len(items)
 
 
-def _binary(value: Any, *, encode: bool) -> Any:
-    """Swap bytes for base64 text (JSON has no bytes) and back, anywhere in a typed item."""
+def _bytes(value: Any) -> Any:
+    """The saved items' base64 text (JSON has no bytes) back to bytes, anywhere in a typed item."""
     if isinstance(value, dict):
         converted: dict[str, Any] = {}
         for key, inner in value.items():
             if key == "B":
-                converted[key] = base64.b64encode(inner).decode() if encode else base64.b64decode(inner)
+                converted[key] = base64.b64decode(inner)
             elif key == "BS":
-                converted[key] = [
-                    base64.b64encode(v).decode() if encode else base64.b64decode(v) for v in inner
-                ]
+                converted[key] = [base64.b64decode(v) for v in inner]
             else:
-                converted[key] = _binary(inner, encode=encode)
+                converted[key] = _bytes(inner)
         return converted
     if isinstance(value, list):
-        return [_binary(inner, encode=encode) for inner in value]
+        return [_bytes(inner) for inner in value]
     return value
 
 
