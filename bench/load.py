@@ -352,13 +352,7 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
 def _settings(plan: Plan, state_dir: Path) -> LocalSettings:
     base = LocalSettings.from_env({})
     overrides = {"DELIVERY_RETRY_SCHEDULE": plan.retry_schedule, "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    return replace(
-        base,
-        api_port=0,
-        lambda_port=0,
-        aws_port=0,
-        sandbox_port=0,
-        callback_port=0,
+    return base.on_free_ports(
         minute_seconds=plan.minute_seconds,
         concurrency=plan.concurrency,
         state_dir=state_dir,

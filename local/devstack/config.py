@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -56,6 +57,24 @@ class LocalSettings:
             concurrency=_count(env, "LOCAL_CONCURRENCY", 2),
             state_dir=Path(env.get("LOCAL_STATE_DIR") or REPO / ".local").resolve(),
             overrides=env,
+        )
+
+    def on_free_ports(self, **changes: Any) -> LocalSettings:
+        """These settings with every port free (0: picked at start), the sandbox on, and ``changes``.
+
+        For a stack started by a program (the demo, the load run) beside anything already running.
+        """
+        return replace(
+            self,
+            **{
+                "api_port": 0,
+                "lambda_port": 0,
+                "aws_port": 0,
+                "sandbox_port": 0,
+                "callback_port": 0,
+                "sandbox": True,
+                **changes,
+            },
         )
 
 

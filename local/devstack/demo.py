@@ -13,7 +13,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -81,17 +80,7 @@ def _settings() -> LocalSettings:
     base = LocalSettings.from_env()
     overrides = dict(base.overrides)
     overrides.setdefault("DELIVERY_RETRY_SCHEDULE", RETRY_SCHEDULE)
-    return replace(
-        base,
-        api_port=0,
-        lambda_port=0,
-        aws_port=0,
-        sandbox_port=0,
-        callback_port=0,
-        sandbox=True,
-        state_dir=Path(tempfile.mkdtemp(prefix="bcevents-demo-")),
-        overrides=overrides,
-    )
+    return base.on_free_ports(state_dir=Path(tempfile.mkdtemp(prefix="bcevents-demo-")), overrides=overrides)
 
 
 def _run(

@@ -275,6 +275,18 @@ def test_a_bad_setting_is_named(name: str, value: str) -> None:
         LocalSettings.from_env({name: value})
 
 
+def test_a_program_started_stack_takes_free_ports_and_keeps_the_rest() -> None:
+    settings = LocalSettings.from_env({"LOCAL_SANDBOX": "0", "LOCAL_MINUTE_SECONDS": "5"}).on_free_ports(
+        concurrency=3
+    )
+
+    ports = (settings.api_port, settings.lambda_port, settings.aws_port, settings.sandbox_port)
+    assert ports == (0, 0, 0, 0)
+    assert settings.callback_port == 0
+    assert settings.sandbox is True
+    assert (settings.minute_seconds, settings.concurrency) == (5, 3)
+
+
 def test_more_execution_environments_per_function_can_be_asked_for() -> None:
     assert LocalSettings.from_env({"LOCAL_CONCURRENCY": "6"}).concurrency == 6
 
