@@ -7,7 +7,8 @@
 The local stack runs in this process (free ports, a throwaway state directory) with a scheduled
 minute lasting ``--minute-seconds`` real seconds. Instances are created over its API with the
 Cloud Elements page's legacy body (orders, products and customers) on one-minute schedules, all
-watching the sandbox store, all calling back a receiver here. Then the store changes at a steady
+watching the sandbox store, all calling back a receiver here; they are created evenly over one
+period, so their schedules fire spread over it as those of instances made over time do. Then the store changes at a steady
 pace (records created, and updated a few minutes later) for the simulated duration, a share of
 notifications is answered 503 (so retries run under load too), and after the last change the run
 waits until everything has arrived or a bound has passed. Three checks make the verdict:
@@ -20,7 +21,8 @@ waits until everything has arrived or a bound has passed. Three checks make the 
   run than after its first quarter (within the slack below).
 
 The stack's own process (the AWS emulator keeps every event and attempt it is sent, like the
-tables do for the retention window) is measured and reported, not judged. Results go to
+tables do for the retention window) is measured and reported, not judged: its memory, how often
+it stalled (a watchdog thread woke late) and its full garbage collections. Results go to
 ``load.json`` and ``load.md`` in ``--out`` (default ``bench/results``); the exit status is 0 only
 when all three checks hold.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import itertools
 import json
 import math
@@ -39,7 +42,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -269,20 +272,119 @@ def flatness(values: list[float | None]) -> dict[str, Any]:
     }
 
 
+# --- stalls ----------------------------------------------------------------------------------------
+#: A thread of the stack's process that wakes this late stalled, as every thread of it did.
+STALL_SECONDS = 0.5
+
+
+@dataclass
+class Stalls:
+    """When the stack's own process stopped running Python for a while, and its full collections.
+
+    A watchdog thread sleeps ``tick`` seconds at a time and notes each wake-up at least
+    STALL_SECONDS late (the process held the GIL elsewhere, or was not scheduled); the garbage
+    collector reports how long each full (generation 2) collection took.
+    """
+
+    tick: float = 0.05
+    stalls: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds late)
+    full_collections: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds)
+    _began: float = 0.0
+
+    def watch(self, stop: threading.Event) -> None:
+        """Run the watchdog until ``stop`` (on a thread of its own)."""
+        gc.callbacks.append(self._on_gc)
+        try:
+            before = time.monotonic()
+            while not stop.wait(self.tick):
+                now = time.monotonic()
+                late = now - before - self.tick
+                if late >= STALL_SECONDS:
+                    self.stalls.append((time.time(), late))
+                before = now
+        finally:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.full_collections.append((time.time(), time.perf_counter() - self._began))
+
+    def summary(
+        self, start: float, end: float, period: float, snapshots: Iterable[tuple[float, float]] = ()
+    ) -> dict[str, Any]:
+        """Stalls, full collections and snapshots within [start, end); the longest of each as
+        (simulated minute of the window, seconds)."""
+
+        def within(events: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+            return [
+                (round((at - start) / period, 1), round(took, 2)) for at, took in events if start <= at < end
+            ]
+
+        stalls, collections, holds = within(self.stalls), within(self.full_collections), within(snapshots)
+        return {
+            "stalls_over_half_a_second": len(stalls),
+            "stall_seconds_max": max((took for _, took in stalls), default=0.0),
+            "stall_seconds_total": round(sum(took for _, took in stalls), 1),
+            "full_collections": len(collections),
+            "full_collection_seconds_max": max((took for _, took in collections), default=0.0),
+            "snapshots": len(holds),
+            "snapshot_hold_seconds_max": max((took for _, took in holds), default=0.0),
+            "longest_stalls": sorted(stalls, key=lambda e: -e[1])[:10],
+            "longest_full_collections": sorted(collections, key=lambda e: -e[1])[:10],
+            "longest_snapshots": sorted(holds, key=lambda e: -e[1])[:10],
+        }
+
+
 # --- the run ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Poll:
+    """One period of one instance's schedule, as the checks need it (not the poll's whole answer).
+
+    ``seconds`` is None for a period skipped because the previous poll was still queued or running.
+    ``waited`` is how long the poll queued for a free execution environment after it fired.
+    """
+
+    instance: str
+    due: float
+    fired: float
+    seconds: float | None
+    waited: float
+    result: str  # "polled", "skipped", or what else the run answered
+
+    @classmethod
+    def of(cls, firing: Firing, finished: float) -> Poll:
+        """The record of a firing reported at ``finished``."""
+        event = firing.event if isinstance(firing.event, dict) else {}
+        outcome = firing.outcome
+        seconds = outcome.seconds if outcome is not None else None
+        waited = max(0.0, finished - firing.fired - seconds) if seconds is not None else 0.0
+        return cls(str(event.get("instanceId")), firing.due, firing.fired, seconds, waited, _result(firing))
+
+    @property
+    def ran(self) -> bool:
+        return self.seconds is not None
+
+
 @dataclass
 class Run:
     """What happened: the instances, the firings, the changes, the samples, and when each phase began."""
 
     plan: Plan
     instances: dict[str, float] = field(default_factory=dict)  # id -> created at
-    firings: list[Firing] = field(default_factory=list)
+    polls: list[Poll] = field(default_factory=list)
+    stalls: Stalls = field(default_factory=Stalls)
     changes: list[Change] = field(default_factory=list)
     memory: MemorySamples = field(default_factory=MemorySamples)
     started: float = 0.0  # the stack is up: instances are being created (the ramp)
     steady: float = 0.0  # every instance created and warmed up: the window the checks judge
     changes_until: float = 0.0
     ended: float = 0.0  # the last delivery arrived (or the drain bound passed): the stack stops
+    commit: str = ""  # the product measured, as the run began (the tree may change during it)
+    snapshot_holds: list[tuple[float, float]] = field(default_factory=list)  # the stack's, at the end
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -297,56 +399,71 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
     state_dir = Path(tempfile.mkdtemp(prefix="bcevents-load-"))
     settings = _settings(plan, state_dir)
     tally = Tally(plan.fail_every)
-    record = Run(plan)
+    record = Run(plan, commit=measured_commit())
     lock = threading.Lock()
 
     def on_firing(firing: Firing) -> None:
+        poll = Poll.of(firing, time.time())
         with lock:
-            record.firings.append(firing)
+            record.polls.append(poll)
 
     stack = Stack(settings, Console(None), on_firing=on_firing)
     callbacks = LoopbackServer("load-callbacks", tally, HOST, 0)
     stop = threading.Event()
     sampler = threading.Thread(target=_sample, args=(stack, record, stop), daemon=True)
+    watchdog = threading.Thread(target=record.stalls.watch, args=(stop,), name="watchdog", daemon=True)
     try:
         stack.start()
         callbacks.start()
         record.started = time.time()
         sampler.start()
-        say(f"local stack ready; creating {plan.instances} instances on one-minute schedules")
+        watchdog.start()
+        say(
+            f"local stack ready; creating {plan.instances} instances on one-minute schedules "
+            f"over one period ({plan.period:g} s)"
+        )
         _create_instances(stack, f"{callbacks.url}/callbacks", plan, tally, record)
         say(f"created in {time.time() - record.started:.0f} s; {WARM_UP_PERIODS} periods to settle")
         time.sleep(WARM_UP_PERIODS * plan.period)
-        record.steady = time.time()
-        record.changes_until = record.steady + plan.minutes * plan.minute_seconds
-        say(
-            f"changing the store {plan.changes_per_minute:g} times a simulated minute for {plan.minutes} "
-            f"simulated minutes ({plan.minutes * plan.minute_seconds / 60:.1f} min real)"
-        )
-        changer = Changer(stack.urls["sandbox"], plan)
-        with _progress(say, record, tally, plan):
-            changer.run(record.changes_until, stop)
-            record.changes, record.errors = changer.changes, changer.errors
-            expected = _expected(record)
-            say(f"last change made; waiting up to {plan.drain_seconds:.0f} s for {len(expected)} deliveries")
-            deadline = time.time() + plan.drain_seconds
-            while time.time() < deadline and not expected <= tally.arrived().keys():
-                time.sleep(0.5)
-            # Polls keep running: the window judged ends a period before the stop.
-            time.sleep(max(0.0, record.changes_until + 2 * plan.period - time.time()))
+        _change_and_drain(stack, plan, record, tally, stop, say)
     finally:
         record.ended = time.time()
         stop.set()
-        if sampler.is_alive():
-            sampler.join()
+        for thread in (sampler, watchdog):
+            if thread.is_alive():
+                thread.join()
         callbacks.stop()
         stack.stop(save=False)
+        record.snapshot_holds = list(stack.snapshot_holds)
     result = results(record, tally)
     if result["verdict"]:
         shutil.rmtree(state_dir, ignore_errors=True)
     else:
         say(f"function logs kept in {state_dir / 'logs' / 'functions.log'}")
     return result
+
+
+def _change_and_drain(
+    stack: Stack, plan: Plan, record: Run, tally: Tally, stop: threading.Event, say: Any
+) -> None:
+    """The judged part: steady store changes, then until everything arrived (or a bound passed)."""
+    record.steady = time.time()
+    record.changes_until = record.steady + plan.minutes * plan.minute_seconds
+    say(
+        f"changing the store {plan.changes_per_minute:g} times a simulated minute for {plan.minutes} "
+        f"simulated minutes ({plan.minutes * plan.minute_seconds / 60:.1f} min real)"
+    )
+    changer = Changer(stack.urls["sandbox"], plan)
+    with _progress(say, record, tally, plan):
+        changer.run(record.changes_until, stop)
+        record.changes, record.errors = changer.changes, changer.errors
+        expected = _expected(record)
+        say(f"last change made; waiting up to {plan.drain_seconds:.0f} s for {len(expected)} deliveries")
+        deadline = time.time() + plan.drain_seconds
+        while time.time() < deadline and not expected <= tally.arrived().keys():
+            time.sleep(0.5)
+        # Polls keep running: the window judged ends a period before the stop.
+        time.sleep(max(0.0, record.changes_until + 2 * plan.period - time.time()))
 
 
 def _settings(plan: Plan, state_dir: Path) -> LocalSettings:
@@ -368,7 +485,11 @@ def _create_instances(stack: Stack, callback_url: str, plan: Plan, tally: Tally,
         credentials["legacy_api_path"], credentials["username"], credentials["password"], callback_url
     )
     body["configuration"]["event.poller.refresh_interval"] = "1"
-    for _ in range(plan.instances):
+    began = time.time()
+    for n in range(plan.instances):
+        # Spread over one period, as instances created by people over time are: created in the
+        # same second, every schedule would fire in the same second, every period.
+        time.sleep(max(0.0, began + n * plan.period / plan.instances - time.time()))
         response = http.post(f"{stack.urls['api']}/instances", json=body, timeout=60)
         response.raise_for_status()
         created = response.json()
@@ -395,7 +516,7 @@ def _progress(say: Any, record: Run, tally: Tally, plan: Plan) -> Iterator[None]
         while not done.wait(every):
             elapsed = time.time() - record.steady
             say(
-                f"  {elapsed / plan.minute_seconds:6.0f} simulated min: {len(record.firings)} polls, "
+                f"  {elapsed / plan.minute_seconds:6.0f} simulated min: {len(record.polls)} polls, "
                 f"{len(tally.arrived())} events acknowledged, {tally.refused} refused on purpose"
             )
 
@@ -422,62 +543,58 @@ def schedule_check(record: Run) -> dict[str, Any]:
     """Per instance, every period due in the judged window fired once, on time, and polled."""
     period = record.plan.period
     start, end = record.window
-    by_instance: dict[str, list[Firing]] = defaultdict(list)
-    ramp = Counter(f.outcome is None for f in record.firings if f.due < start)
-    judged = [f for f in record.firings if start <= f.due < end]
-    for firing in judged:
-        by_instance[str(firing.event.get("instanceId"))].append(firing)
+    by_instance: dict[str, list[Poll]] = defaultdict(list)
+    ramp = Counter(not p.ran for p in record.polls if p.due < start)
+    judged = [p for p in record.polls if start <= p.due < end]
+    for poll in judged:
+        by_instance[poll.instance].append(poll)
     gaps = 0
     short: list[str] = []
     for instance in record.instances:
-        firings = sorted(by_instance.get(instance, []), key=lambda f: f.due)
-        gaps += sum(1 for a, b in itertools.pairwise(firings) if b.due - a.due > 1.5 * period)
+        polls = sorted(by_instance.get(instance, []), key=lambda p: p.due)
+        gaps += sum(1 for a, b in itertools.pairwise(polls) if b.due - a.due > 1.5 * period)
         # A rate schedule is due once a period: a window of n periods holds n or n - 1 due times.
         due = math.floor((end - start) / period)
-        if len(firings) < due - 1:
-            short.append(f"{instance}: {len(firings)} of {due}")
-    ran = [f for f in judged if f.outcome is not None]
-    skipped = len(judged) - len(ran)
-    failed = [f for f in ran if not _polled(f)]
-    lateness = [f.fired - f.due for f in ran]
-    durations = [f.outcome.seconds for f in ran if f.outcome is not None]
+        if len(polls) < due - 1:
+            short.append(f"{instance}: {len(polls)} of {due}")
+    ran = [p for p in judged if p.ran]
+    skipped = [p for p in judged if not p.ran]
+    failed = [p for p in ran if p.result != "polled"]
+    lateness = [p.fired - p.due for p in ran]
+    durations = [p.seconds for p in ran if p.seconds is not None]
+    waits = [p.waited for p in ran]
     return {
         "judged_minutes": round((end - start) / period, 1),
         "polls": len(ran),
-        "skipped_periods": skipped,
+        "skipped_periods": len(skipped),
+        "skipped_at_minutes": sorted({round((p.due - start) / period) for p in skipped})[:20],
         "gaps_over_a_period": gaps,
         "failed_polls": len(failed),
-        "failed_sample": sorted({_outcome_text(f) for f in failed})[:10],
+        "failed_sample": sorted({p.result for p in failed})[:10],
         "instances_short_of_firings": short[:10],
         "ramp_polls": ramp[False],
         "ramp_skipped_periods": ramp[True],
         "lateness_seconds_p50": round(_percentile(lateness, 50), 3),
         "lateness_seconds_p99": round(_percentile(lateness, 99), 3),
         "lateness_seconds_max": round(max(lateness, default=0.0), 3),
+        "queued_seconds_p50": round(_percentile(waits, 50), 3),
+        "queued_seconds_p99": round(_percentile(waits, 99), 3),
+        "queued_seconds_max": round(max(waits, default=0.0), 3),
         "poll_seconds_p50": round(_percentile(durations, 50), 3),
         "poll_seconds_p99": round(_percentile(durations, 99), 3),
-        "ok": bool(ran) and skipped == gaps == 0 and not failed and not short,
+        "ok": bool(ran) and not skipped and gaps == 0 and not failed and not short,
     }
 
 
-def _polled(firing: Firing) -> bool:
-    outcome = firing.outcome
-    return bool(
-        outcome is not None
-        and outcome.ok
-        and isinstance(outcome.payload, dict)
-        and outcome.payload.get("outcome") == "polled"
-    )
-
-
-def _outcome_text(firing: Firing) -> str:
+def _result(firing: Firing) -> str:
+    """ "polled" for a run that polled; "skipped", the error, or the run's other outcome otherwise."""
     outcome = firing.outcome
     if outcome is None:
         return "skipped"
     if not outcome.ok:
         return outcome.error
     payload = outcome.payload
-    return str(payload.get("outcome") if isinstance(payload, dict) else payload)
+    return str(payload.get("outcome")) if isinstance(payload, dict) else f"answered {payload!r:.200}"
 
 
 def delivery_check(record: Run, tally: Tally) -> dict[str, Any]:
@@ -548,10 +665,11 @@ def results(record: Run, tally: Tally) -> dict[str, Any]:
     return {
         "plan": {**asdict(record.plan), "simulated_hours": round(record.plan.minutes / 60, 2)},
         "machine": machine(),
-        "commit": measured_commit(),
+        "commit": record.commit or measured_commit(),
         "real_seconds": round(record.ended - record.started, 1),
         "instances": len(record.instances),
         **checks,
+        "stalls": record.stalls.summary(*record.window, record.plan.period, record.snapshot_holds),
         "verdict": all(check["ok"] for check in checks.values()),
     }
 
@@ -572,6 +690,7 @@ def markdown(result: dict[str, Any]) -> str:
     """``load.md``: the verdict and the figures behind it."""
     plan, m = result["plan"], result["machine"]
     schedules, deliveries, memory = result["schedules"], result["deliveries"], result["memory"]
+    stalls = result["stalls"]
     lines = [
         "# Load on the local stack",
         "",
@@ -602,14 +721,30 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "## Schedules",
         "",
-        "| firing lateness p50 / p99 / max (s) | poll duration p50 / p99 (s) |",
-        "|---|---|",
+        "| firing lateness p50 / p99 / max (s) | queued for an environment p50 / p99 / max (s) | "
+        "poll duration p50 / p99 (s) |",
+        "|---|---|---|",
         f"| {schedules['lateness_seconds_p50']} / {schedules['lateness_seconds_p99']} / "
-        f"{schedules['lateness_seconds_max']} | {schedules['poll_seconds_p50']} / {schedules['poll_seconds_p99']} |",
+        f"{schedules['lateness_seconds_max']} | {schedules['queued_seconds_p50']} / "
+        f"{schedules['queued_seconds_p99']} / {schedules['queued_seconds_max']} | "
+        f"{schedules['poll_seconds_p50']} / {schedules['poll_seconds_p99']} |",
         "",
         "Lateness is from when a period was due to when the local scheduler fired it (it looks "
-        f"every {min(1.0, max(0.05, plan['minute_seconds'] / 4)):g} s). A period skipped because "
-        "the instance's previous poll was still running would count as missed.",
+        f"every {min(1.0, max(0.05, plan['minute_seconds'] / 4)):g} s); a fired poll then queues "
+        f"until one of the {plan['concurrency']} environments is free. A period that comes while "
+        "the instance's previous poll is still queued or running is skipped, and counts as missed"
+        + (
+            f" (skipped at simulated minutes {', '.join(map(str, schedules['skipped_at_minutes']))})."
+            if schedules["skipped_at_minutes"]
+            else "."
+        ),
+        "",
+        f"The stack's own process (the emulated AWS, the store, this receiver) stalled "
+        f"{stalls['stalls_over_half_a_second']} times for half a second or more (longest "
+        f"{stalls['stall_seconds_max']} s, {stalls['stall_seconds_total']} s in all) and ran "
+        f"{stalls['full_collections']} full garbage collections (longest "
+        f"{stalls['full_collection_seconds_max']} s) in the judged window; its {stalls['snapshots']} "
+        f"snapshots of the local state held work back for up to {stalls['snapshot_hold_seconds_max']} s.",
         "",
         "## Deliveries",
         "",

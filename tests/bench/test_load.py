@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,8 +60,11 @@ def _record(firings_per_instance: dict[str, list[tuple[float, Outcome | None]]])
     record = load.Run(plan, started=90.0, steady=100.0, ended=100.0 + 11 * PERIOD)
     for instance, firings in firings_per_instance.items():
         record.instances[instance] = 90.0
-        record.firings += [
-            Firing(f"instance-{instance}", {"instanceId": instance}, due, due + 0.1, outcome)
+        record.polls += [
+            load.Poll.of(
+                Firing(f"instance-{instance}", {"instanceId": instance}, due, due + 0.1, outcome),
+                due + 0.1 + (outcome.seconds if outcome else 0),
+            )
             for due, outcome in firings
         ]
     return record
@@ -83,6 +88,43 @@ def test_a_skipped_period_fails_the_schedule_check() -> None:
 
     assert check["ok"] is False
     assert check["skipped_periods"] == 1
+    assert check["skipped_at_minutes"] == [4]
+
+
+def test_a_poll_record_keeps_how_long_it_queued_and_what_it_answered() -> None:
+    """The compact record: queued = reported - fired - ran; the answer reduced to its outcome."""
+    firing = Firing("instance-1", {"instanceId": "1"}, 100.0, 100.5, POLLED)
+
+    poll = load.Poll.of(firing, finished=103.0)
+
+    assert (poll.instance, poll.due, poll.fired, poll.result) == ("1", 100.0, 100.5, "polled")
+    assert poll.waited == pytest.approx(2.4)
+    assert load.Poll.of(Firing("s", {"instanceId": "1"}, 1.0, 1.0, None), 1.0).result == "skipped"
+    assert load.Poll.of(Firing("s", {}, 1, 1, Outcome(True, "polled", 0.1)), 2).result == "answered 'polled'"
+
+
+def test_the_stall_watchdog_reports_full_collections_and_stalls_within_the_window() -> None:
+    stalls = load.Stalls(tick=0.01)
+    stop = threading.Event()
+    watching = threading.Thread(target=stalls.watch, args=(stop,))
+    watching.start()
+    try:
+        time.sleep(0.05)
+        gc.collect()
+    finally:
+        stop.set()
+        watching.join()
+    stalls.stalls += [(10.0, 0.7), (20.0, 2.5), (99.0, 9.0)]
+
+    summary = stalls.summary(0.0, 50.0, 10.0, snapshots=[(5.0, 1.2), (70.0, 3.0)])
+
+    assert stalls.full_collections, "gc.collect() is a full collection"
+    assert (summary["stalls_over_half_a_second"], summary["stall_seconds_max"]) == (2, 2.5)
+    assert summary["longest_stalls"] == [(2.0, 2.5), (1.0, 0.7)]  # (minute of the window, seconds)
+    assert (summary["snapshots"], summary["snapshot_hold_seconds_max"]) == (1, 1.2)
+    assert summary["full_collections"] == 0  # they happened now, outside [0, 50)
+    assert stalls.summary(0.0, time.time() + 1, 10.0)["full_collections"] >= 1
+    assert stalls._on_gc not in gc.callbacks  # the watchdog leaves the collector as it was
 
 
 def test_a_gap_or_a_missing_instance_fails_the_schedule_check() -> None:
