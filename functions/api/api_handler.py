@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
+from pydantic.json_schema import models_json_schema
 
 from bcevents import errors, events_api, health, instances, organizations, redelivery
 from bcevents.configuration import problems_from
@@ -192,8 +194,56 @@ def openapi_json() -> Response[str]:
 
 
 def openapi_document() -> str:
-    """The API's OpenAPI document, generated from the routes and models (checked in as schemas/openapi.json)."""
-    return app.get_openapi_json_schema()
+    """The API's OpenAPI document, generated from the routes and models (checked in as schemas/openapi.json).
+
+    Powertools documents a 422 for every validated route; this API answers a request it cannot
+    accept with a 400 that names each problem instead, so the document says that, and every
+    other error a route can answer, each with its body (ErrorBody).
+    """
+    document = json.loads(app.get_openapi_json_schema())
+    _, definitions = models_json_schema(
+        [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
+    )
+    schemas = document["components"]["schemas"]
+    schemas.update(definitions["$defs"])
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            responses.pop("422", None)
+            for status in error_statuses(method, path):
+                responses[str(status.value)] = {
+                    "description": _ERROR_ANSWERS[status],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                }
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return json.dumps(document, indent=2)
+
+
+_ERROR_ANSWERS = {
+    HTTPStatus.BAD_REQUEST: "The request is invalid: `errors` names each offending key and why "
+    "(also when BigCommerce refuses the instance's credentials)",
+    HTTPStatus.UNAUTHORIZED: "No credentials, or not those of a user of an organization",
+    HTTPStatus.NOT_FOUND: "No such instance in the caller's organization (or no such notification in its log)",
+    HTTPStatus.CONFLICT: "Events are disabled for the instance, or the notification's body was not kept",
+    HTTPStatus.BAD_GATEWAY: "BigCommerce could not be reached to check the instance's credentials",
+}
+#: Routes that ask the store to accept the credentials before saving them.
+_CHECKS_STORE = frozenset(
+    {("post", "/instances"), ("put", "/instances/{instance_id}"), ("patch", "/instances/{instance_id}")}
+)
+
+
+def error_statuses(method: str, path: str) -> list[HTTPStatus]:
+    """The error statuses one route (an OpenAPI path) can answer; every route can answer 400 and 401."""
+    statuses = [HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED]
+    if "{instance_id}" in path:
+        statuses.append(HTTPStatus.NOT_FOUND)
+    if path.endswith(("/redeliver", "/redrive")):
+        statuses.append(HTTPStatus.CONFLICT)
+    if (method, path) in _CHECKS_STORE:
+        statuses.append(HTTPStatus.BAD_GATEWAY)
+    return statuses
 
 
 # --- errors: the one place where exceptions become status codes ------------------------------

@@ -4,7 +4,8 @@ Every operation gets valid (positive) and invalid (negative) requests, authentic
 organization (moto), half of them aimed at an instance that exists. The api function is called
 in-process through a small WSGI adapter that turns each request into the API Gateway proxy event
 Lambda would receive (the local stack will serve the same function over HTTP). Invariants: no
-5xx at all, and every 4xx body says what is wrong (a message; for a 400, each offending key).
+5xx at all, every status is one the document declares for the operation, and every 4xx body
+says what is wrong (a message; for a 400, each offending key).
 """
 
 from __future__ import annotations
@@ -106,6 +107,11 @@ def test_no_generated_request_gets_a_5xx_and_every_4xx_names_the_problem(
     original = storage.get_instance(instance_id)
     assert original is not None
     schema = schemathesis.openapi.from_wsgi("/openapi.json", api_gateway)
+    declared = {
+        (method, path): set(operation["responses"])
+        for path, methods in schema.raw_schema["paths"].items()
+        for method, operation in methods.items()
+    }
     operations = [result.ok() for result in schema.get_all_operations()]
     headers = {"Authorization": api.authorization}
     per_operation = math.ceil(1.1 * MINIMUM_TOTAL / len(operations))
@@ -142,6 +148,8 @@ def test_no_generated_request_gets_a_5xx_and_every_4xx_names_the_problem(
                 return
             statuses[response.status_code] += 1
             where = f"{case.method} {case.formatted_path}"
+            if str(response.status_code) not in declared[(case.method.lower(), case.path)]:
+                problems.append(f"{where}: {response.status_code}, which the document does not declare")
             if response.status_code >= 500:
                 problems.append(f"{where}: {response.status_code} {response.text[:300]}")
             elif response.status_code >= 400:
