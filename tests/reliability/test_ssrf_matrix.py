@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bcevents.errors import EgressRefused, StoreRequestFailed
+from bcevents.errors import StoreRequestFailed
 from tests.integration.conftest import Deliveries
 from tests.reliability.conftest import Harness
 from tests.support.api import ApiClient
@@ -186,8 +186,9 @@ def test_a_store_host_rebound_to_an_internal_address_is_never_contacted(
     allow_private: bool,
 ) -> None:
     """DNS rebinding between check and connect: the store's name was public when the instance
-    was saved and resolves inside when the poll connects. The poll is refused before connecting
-    (the invocation fails, lease released), nothing is enqueued and nothing is checkpointed."""
+    was saved and resolves inside when the poll connects. The poll is refused before connecting:
+    the run answers and records "failed" with the reason (retrying the invocation cannot help),
+    the lease is released, nothing is enqueued and nothing is checkpointed."""
     setenv(ALLOW_PRIVATE_NETWORKS="false")
     body = api_account(
         f"https://store.example:{listener.port}/stores/abc123/v3/", "t", _callback_url("hooks.example")
@@ -199,9 +200,12 @@ def test_a_store_host_rebound_to_an_internal_address_is_never_contacted(
     internal_dns["store.example"] = address
     setenv(ALLOW_PRIVATE_NETWORKS="true" if allow_private else "false")
 
-    with pytest.raises(EgressRefused, match=r"store\.example"):
-        harness.poll(instance)
+    result = harness.poll(instance)
 
+    assert result["outcome"].startswith("failed: ")
+    assert "store.example" in result["outcome"]
+    status = harness.api.get(f"/instances/{instance}/status").body
+    assert status["polling"]["lastPoll"]["outcome"] == result["outcome"]
     assert listener.accepted == 0
     assert harness.received.events == []
     assert harness.watermarks(instance) == {}

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from bcevents import health, hub
 from bcevents.bigcommerce import BigCommerceClient
 from bcevents.configuration import InstanceConfiguration
-from bcevents.errors import LeaseHeld, ServiceError, StoreRejectedCredentials, StoreThrottled
+from bcevents.errors import EgressRefused, LeaseHeld, ServiceError, StoreRejectedCredentials, StoreThrottled
 from bcevents.instances import store_auth
 from bcevents.observability import logger, metrics, tracer
 from bcevents.poller import OutOfTime, PollContext, ResourceReport, instance_info, poll_resources
@@ -81,6 +81,11 @@ def poll_instance(
         logger.error(
             "the store refused the credentials", extra={"instance_id": instance_id, "error": str(exc)}
         )
+    except EgressRefused as exc:
+        # The store's name now resolves inside (or its URL is no longer allowed): retrying this
+        # invocation cannot help, and the status says why until the name or the instance changes.
+        outcome = f"failed: {exc}"
+        logger.error("the store's address is refused", extra={"instance_id": instance_id, "error": str(exc)})
     except ServiceError as exc:
         outcome = f"failed: {exc}"  # recorded below, then the invocation fails (and is retried)
         raise
