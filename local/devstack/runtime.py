@@ -10,6 +10,7 @@ import contextlib
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -97,6 +98,7 @@ class FunctionPool:
         self._busy: set[Environment] = set()
         self._count = 0
         self._condition = threading.Condition()
+        self._waiting: deque[object] = deque()  # one ticket per thread waiting for an environment
         self._closed = False
 
     def warm(self) -> None:
@@ -113,9 +115,20 @@ class FunctionPool:
             env.wait_ready()
 
     def _acquire(self) -> Environment:
+        # First come, first served: a thread woken by a release would otherwise race every thread
+        # arriving meanwhile, lose, and wait again at the back; under a backlog one invocation
+        # could wait many turns while later ones ran, and a poll outwait its schedule's period.
         with self._condition:
-            while not self._idle and self._count >= self._size and not self._closed:
-                self._condition.wait()
+            ticket = object()
+            self._waiting.append(ticket)
+            try:
+                while not self._closed and not (
+                    self._waiting[0] is ticket and (self._idle or self._count < self._size)
+                ):
+                    self._condition.wait()
+            finally:
+                self._waiting.remove(ticket)
+                self._condition.notify_all()  # the next in line may go now
             if self._closed:
                 raise RuntimeError(f"{self.spec.logical_id} is shut down")
             if self._idle:
@@ -134,7 +147,7 @@ class FunctionPool:
             else:
                 self._count -= 1
                 env.close()
-            self._condition.notify()
+            self._condition.notify_all()  # the first in line takes it
 
     def pids(self) -> list[int]:
         """The process ids of this function's live environments, idle or busy."""

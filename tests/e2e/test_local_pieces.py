@@ -8,6 +8,7 @@ import hmac
 import json
 import textwrap
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from devstack.callbacks import CallbackReceiver, notification_events, verify_ele
 from devstack.config import LocalSettings, SettingError
 from devstack.functions import ApiRoute, Deployment, FunctionSpec, load_model, parameter_values
 from devstack.httpserver import HttpRequest
-from devstack.runtime import Gate
+from devstack.resources import load_template
+from devstack.runtime import FunctionPool, Gate
 from devstack.stack import next_snapshot_in
 from devstack.workers import Environment, new_drain_deadline
 from tests.support.api import load_event
@@ -51,6 +53,7 @@ def test_the_functions_environment_is_the_templates_with_local_names() -> None:
     assert poll.environment["DELIVERY_RETRY_SCHEDULE"] == "1,2"
     assert poll.environment["ALLOW_PRIVATE_NETWORKS"] == "true"
     assert poll.environment["EVENT_RETENTION_DAYS"] == "30"
+    assert poll.environment["POWERTOOLS_SERVICE_NAME"] == DEPLOYMENT.stack_name
     assert (poll.module, poll.attribute, poll.timeout, poll.memory) == (
         "poll_handler",
         "lambda_handler",
@@ -58,6 +61,38 @@ def test_the_functions_environment_is_the_templates_with_local_names() -> None:
         256,
     )
     assert poll.layer_dirs[0].name == "core"
+
+
+def test_alarms_and_dashboard_read_this_stacks_metrics_only() -> None:
+    """Metrics carry service = the stack's name (POWERTOOLS_SERVICE_NAME); every alarm and
+    dashboard widget on the custom namespace filters on it, so stacks sharing an account don't mix."""
+    template = load_template()
+    stack_name = {"Ref": "AWS::StackName"}
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    metric_specs = [
+        spec
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        for spec in [
+            resource["Properties"],
+            *(
+                query.get("MetricStat", {}).get("Metric", {})
+                for query in resource["Properties"].get("Metrics", [])
+            ),
+        ]
+        if spec.get("Namespace") == "BigCommerceEvents"
+    ]
+    dashboard = next(
+        r["Properties"]["DashboardBody"]["Fn::Sub"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Dashboard"
+    )
+
+    assert service == stack_name
+    assert len(metric_specs) >= 4
+    assert all(spec["Dimensions"] == [{"Name": "service", "Value": stack_name}] for spec in metric_specs)
+    assert dashboard.count('"BigCommerceEvents"') == dashboard.count('"service", "${AWS::StackName}"') > 0
+    assert dashboard.count("SEARCH(") == dashboard.count('service=\\"${AWS::StackName}\\"') > 0
 
 
 def test_routes_and_queue_triggers_come_from_the_functions_events() -> None:
@@ -340,6 +375,41 @@ def _spec(tmp_path: Path, source: str, timeout: int = 5) -> FunctionSpec:
         memory=128,
         environment={"STUB_SETTING": "from the template"},
     )
+
+
+def test_environments_go_to_waiting_invocations_first_come_first_served(tmp_path: Path) -> None:
+    """A released environment goes to the longest-waiting invocation, not to one arriving now."""
+    pool = FunctionPool(
+        _spec(tmp_path, "def handler(event, context):\n    return event\n"),
+        1,
+        tmp_path / "log",
+        new_drain_deadline(),
+    )
+    order: list[str] = []
+    try:
+        env = pool._acquire()  # the pool's only environment, held while three invocations line up
+
+        def invocation(name: str) -> None:
+            got = pool._acquire()
+            order.append(name)
+            pool._release(got)
+
+        waiting = []
+        for n in range(1, 4):
+            thread = threading.Thread(target=invocation, args=(f"waiting {n}",))
+            thread.start()
+            waiting.append(thread)
+            deadline = time.monotonic() + 10
+            while len(pool._waiting) < n and time.monotonic() < deadline:  # in line before the next
+                time.sleep(0.01)
+        pool._release(env)
+        invocation("arriving")  # a newcomer that would take the idle environment if it could
+        for thread in waiting:
+            thread.join(10)
+    finally:
+        pool.close(kill_busy=True)
+
+    assert order == ["waiting 1", "waiting 2", "waiting 3", "arriving"]
 
 
 def test_a_worker_runs_the_handler_with_its_environment_and_a_lambda_context(tmp_path: Path) -> None:
