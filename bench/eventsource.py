@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-from bench.common import REGION, CallStats, Invocation, LambdaContext, counting, invoke
+from bench.common import REGION, CallStats, Invocation, LambdaContext, add_code_paths, counting, invoke
+
+add_code_paths()
+
+from devstack.sqs_source import lambda_record  # noqa: E402
 
 #: The template's ``BatchSize``.
 BATCH_SIZE = 10
@@ -67,7 +70,7 @@ class SqsEventSource:
             self.stats.calls.update(scratch.calls)
             for key, units in scratch.units.items():
                 self.stats.units[key] = self.stats.units.get(key, 0.0) + units
-            event = {"Records": [self._record(dict(m)) for m in messages]}
+            event = {"Records": [lambda_record(dict(m), self.arn, REGION) for m in messages]}
             with counting(self.stats, "deliver"):
                 invocation = invoke(lambda_handler, event, LambdaContext(function_name="DeliverFunction"))
             run.invocations.append(invocation)
@@ -84,25 +87,3 @@ class SqsEventSource:
                     )
         run.wall = time.perf_counter() - started
         return run
-
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        attributes = {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value["DataType"],
-            }
-            for name, value in message.get("MessageAttributes", {}).items()
-        }
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": attributes,
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.arn,
-            "awsRegion": REGION,
-        }

@@ -21,8 +21,8 @@ class Expectation:
     object_id: str
 
 
-def _resource(name: str) -> dict[str, Any]:
-    # The seed page's second example ("Example JSON with Polling"), verbatim.
+def seed_resource(name: str) -> dict[str, Any]:
+    """One resource of the seed page's second example ("Example JSON with Polling"), verbatim."""
     return {
         "url": f"/hubs/ecommerce/{name}?where=min_date_modified='${{date:{RFC2822}}}'",
         "idField": "id",
@@ -63,7 +63,7 @@ def legacy_body(store_url: str, username: str, password: str, callback_url: str)
             "event.notification.callback.url": callback_url,
             "event.poller.refresh_interval": "15",
             "event.poller.configuration": {
-                name: _resource(name) for name in ("orders", "products", "customers")
+                name: seed_resource(name) for name in ("orders", "products", "customers")
             },
         }
     )

@@ -14,6 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from devstack.resources import StackResources
+from devstack.sqs_source import lambda_record
 from tests.conftest import REGION
 from tests.support.api import ApiClient, LambdaContext
 from tests.support.bodies import api_account
@@ -96,7 +97,7 @@ class Deliveries:
     def event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """ReceiveMessage output in the shape of a Lambda SQS event (as in events/deliver.json)."""
         arn = f"arn:aws:sqs:{REGION}:123456789012:{self.aws.events_queue_url.rsplit('/', 1)[-1]}"
-        return {"Records": [_lambda_record(m, arn) for m in messages]}
+        return {"Records": [lambda_record(m, arn, REGION) for m in messages]}
 
     def invoke(self, event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
         from deliver_handler import lambda_handler
@@ -136,29 +137,6 @@ class Deliveries:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.receive(self.aws.events_dlq_url)
-
-
-def _lambda_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
-    attributes = {
-        name: {
-            "stringValue": value.get("StringValue"),
-            "stringListValues": [],
-            "binaryListValues": [],
-            "dataType": value["DataType"],
-        }
-        for name, value in message.get("MessageAttributes", {}).items()
-    }
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": attributes,
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
-        "awsRegion": REGION,
-    }
 
 
 @pytest.fixture

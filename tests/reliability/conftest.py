@@ -24,10 +24,9 @@ from bcsandbox import SandboxServer
 from devstack.resources import StackResources
 from tests.conftest import REGION
 from tests.support.api import ApiClient, LambdaContext, load_event
-from tests.support.bodies import api_account, legacy_filled
+from tests.support.bodies import RFC2822, api_account, legacy_filled
 
 CALLBACK = "http://127.0.0.1:9/callback"  # never called: delivery is another function
-RFC2822 = "EEE, dd MMM yyyy HH:mm:ss Z"
 ISO_Z = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 
 

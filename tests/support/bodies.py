@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-RFC2822 = "EEE, dd MMM yyyy HH:mm:ss Z"
+from devstack.demo_story import RFC2822, legacy_body, seed_resource
 
-
-def _resource(name: str) -> dict[str, Any]:
-    return {
-        "url": f"/hubs/ecommerce/{name}?where=min_date_modified='${{date:{RFC2822}}}'",
-        "idField": "id",
-        "datesConfiguration": {
-            "updatedDateField": "date_modified",
-            "updatedDateFormat": RFC2822,
-            "createdDateField": "date_created",
-            "createdDateFormat": RFC2822,
-        },
-    }
-
+__all__ = ["RFC2822", "seed_resource"]
 
 #: "Example JSON with Polling", verbatim but for the element key the page templates in.
 OAUTH_SEED: dict[str, Any] = {
@@ -31,7 +18,9 @@ OAUTH_SEED: dict[str, Any] = {
         "event.notification.enabled": True,
         "event.notification.callback.url": "http://mycoolapp.com",
         "event.poller.refresh_interval": "15",
-        "event.poller.configuration": {name: _resource(name) for name in ("orders", "products", "customers")},
+        "event.poller.configuration": {
+            name: seed_resource(name) for name in ("orders", "products", "customers")
+        },
     },
     "tags": ["Test"],
     "name": "API_Polling",
@@ -68,22 +57,10 @@ LEGACY_SEED_VERBATIM: dict[str, Any] = {
 
 
 def legacy_filled(store_url: str, username: str, password: str, callback_url: str) -> dict[str, Any]:
-    """The legacy template with its placeholders filled: 15 minutes; orders, products, customers."""
-    body = copy.deepcopy(LEGACY_SEED_VERBATIM)
-    config = body["configuration"]
-    config.update(
-        {
-            "username": username,
-            "password": password,
-            "store.url": store_url,
-            "event.notification.callback.url": callback_url,
-            "event.poller.refresh_interval": "15",
-            "event.poller.configuration": {
-                name: _resource(name) for name in ("orders", "products", "customers")
-            },
-        }
-    )
-    body["tags"], body["name"] = ["demo"], "legacy-demo"
+    """The legacy template with its placeholders filled (the demo's body): 15 minutes; orders,
+    products, customers."""
+    body = legacy_body(store_url, username, password, callback_url)
+    body["name"] = "legacy-demo"
     return body
 
 
