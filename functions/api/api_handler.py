@@ -133,7 +133,23 @@ def rotate_webhook_secret(instance_id: int) -> dict[str, str]:
     return {"webhookSigningSecret": instances.rotate_webhook_secret(_principal(), instance_id)}
 
 
-@app.post("/instances/<instance_id>/events/poll")
+@app.post(
+    "/instances/<instance_id>/events/poll",
+    responses={
+        202: {
+            "description": "A poll was started",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"message": {"type": "string"}},
+                        "required": ["message"],
+                    }
+                }
+            },
+        }
+    },
+)
 def poll_now(instance_id: int) -> Response[dict[str, str]]:
     instances.poll_now(_principal(), instance_id)
     return _json(HTTPStatus.ACCEPTED, {"message": "poll started"})
