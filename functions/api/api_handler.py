@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from http import HTTPStatus
+from pathlib import Path
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -12,6 +13,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import html as swagger_ui_html
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -74,7 +76,6 @@ def docs_enabled(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 
 app.use(middlewares=[authenticate])
-app.enable_swagger(path="/docs", middlewares=[docs_enabled])
 
 
 def _queued(model: type[Any]) -> dict[int, OpenAPIResponse]:
@@ -209,6 +210,23 @@ def openapi_json() -> Response[str]:
     )
 
 
+@app.get("/docs", include_in_schema=False, middlewares=[docs_enabled])
+def swagger_ui() -> Response[str]:
+    # Powertools' enable_swagger renders its own document (with its 422s); this one shows ours.
+    spec = openapi_document().replace("</", "<\\/")  # no "</script>" inside the page's script
+    if (app.current_event.query_string_parameters or {}).get("format") == "json":
+        return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=spec)
+    assets = Path(swagger_ui_html.__file__).parent
+    page = swagger_ui_html.generate_swagger_html(
+        spec,
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
+    )
+    return Response(status_code=HTTPStatus.OK, content_type=content_types.TEXT_HTML, body=page)
+
+
 def openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and models (checked in as schemas/openapi.json).
 
@@ -226,9 +244,9 @@ def openapi_document() -> str:
         for method, operation in operations.items():
             responses = operation["responses"]
             responses.pop("422", None)
-            for status in error_statuses(method, path):
+            for status, meaning in error_answers(method, path).items():
                 responses[str(status.value)] = {
-                    "description": _ERROR_ANSWERS[status],
+                    "description": meaning,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
                 }
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -236,30 +254,31 @@ def openapi_document() -> str:
     return json.dumps(document, indent=2)
 
 
-_ERROR_ANSWERS = {
-    HTTPStatus.BAD_REQUEST: "The request is invalid: `errors` names each offending key and why "
-    "(also when BigCommerce refuses the instance's credentials)",
-    HTTPStatus.UNAUTHORIZED: "No credentials, or not those of a user of an organization",
-    HTTPStatus.NOT_FOUND: "No such instance in the caller's organization (or no such notification in its log)",
-    HTTPStatus.CONFLICT: "Events are disabled for the instance, or the notification's body was not kept",
-    HTTPStatus.BAD_GATEWAY: "BigCommerce could not be reached to check the instance's credentials",
-}
 #: Routes that ask the store to accept the credentials before saving them.
 _CHECKS_STORE = frozenset(
     {("post", "/instances"), ("put", "/instances/{instance_id}"), ("patch", "/instances/{instance_id}")}
 )
 
 
-def error_statuses(method: str, path: str) -> list[HTTPStatus]:
-    """The error statuses one route (an OpenAPI path) can answer; every route can answer 400 and 401."""
-    statuses = [HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED]
+def error_answers(method: str, path: str) -> dict[HTTPStatus, str]:
+    """The error statuses one route (an OpenAPI path) can answer, each with what it means there."""
+    answers = {
+        HTTPStatus.BAD_REQUEST: "The request is invalid: `errors` names each offending key and why"
+        + (" (also when BigCommerce refuses the credentials)" if (method, path) in _CHECKS_STORE else ""),
+        HTTPStatus.UNAUTHORIZED: "No credentials, or not those of a user of an organization",
+        HTTPStatus.TOO_MANY_REQUESTS: "API Gateway's throttling: retry after a moment",
+    }
     if "{instance_id}" in path:
-        statuses.append(HTTPStatus.NOT_FOUND)
+        answers[HTTPStatus.NOT_FOUND] = "No such instance in the caller's organization" + (
+            ", or no such notification in its event log" if "{notification_id}" in path else ""
+        )
     if path.endswith(("/redeliver", "/redrive")):
-        statuses.append(HTTPStatus.CONFLICT)
+        answers[HTTPStatus.CONFLICT] = "Events are disabled for the instance" + (
+            ", or the notification's body was not kept" if "{notification_id}" in path else ""
+        )
     if (method, path) in _CHECKS_STORE:
-        statuses.append(HTTPStatus.BAD_GATEWAY)
-    return statuses
+        answers[HTTPStatus.BAD_GATEWAY] = "BigCommerce could not be reached to check the credentials"
+    return answers
 
 
 # --- errors: the one place where exceptions become status codes ------------------------------
