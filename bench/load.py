@@ -407,7 +407,7 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
         with lock:
             record.polls.append(poll)
 
-    stack = Stack(settings, Console(None), on_firing=on_firing)
+    stack = Stack(settings, Console(None), on_firing=on_firing, freeze_gc=True)
     callbacks = LoopbackServer("load-callbacks", tally, HOST, 0)
     stop = threading.Event()
     sampler = threading.Thread(target=_sample, args=(stack, record, stop), daemon=True)

@@ -38,7 +38,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     parts = "AWS emulator, functions" + (", sandbox store" if settings.sandbox else "")
     console.say(f"Starting the local stack ({parts}); Ctrl-C stops it.")
-    stack = Stack(settings, console)
+    stack = Stack(settings, console, freeze_gc=True)
     try:
         stack.start()
     except StackError as exc:

@@ -135,7 +135,12 @@ class FunctionPool:
                 env = self._idle.pop()
             else:
                 self._count += 1
-                env = Environment(self.spec, self._log_path, self._drain)
+                try:
+                    env = Environment(self.spec, self._log_path, self._drain)
+                except BaseException:
+                    self._count -= 1  # the slot is free again for whoever is next
+                    self._condition.notify_all()
+                    raise
             self._busy.add(env)
             return env
 

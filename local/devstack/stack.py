@@ -52,8 +52,15 @@ class Stack:
         console: Console | None = None,
         snapshot_seconds: float = 30,
         on_firing: Callable[[Firing], None] | None = None,
+        *,
+        freeze_gc: bool = False,
     ) -> None:
         self.settings = settings
+        #: Freeze what is alive out of garbage collection after each periodic snapshot: for a
+        #: process that is the stack (``python -m devstack``, the load run), not for one that
+        #: only hosts it for a while (tests).
+        self.freeze_gc = freeze_gc
+        self._froze = False
         self._on_firing = on_firing
         self.console = console or Console()
         self.snapshot_seconds = snapshot_seconds
@@ -72,7 +79,7 @@ class Stack:
         self._lambda_endpoint: LambdaEndpoint | None = None
         self._secrets_cache: dict[str, tuple[float, WebhookSecrets | None]] = {}
         self._task_function = ""
-        #: The last periodic snapshots: (when, seconds work was held back).
+        #: The last snapshots: (when, seconds work was held back while the state was read).
         self.snapshot_holds: deque[tuple[float, float]] = deque(maxlen=1000)
 
     # --- start ------------------------------------------------------------------------------
@@ -249,8 +256,10 @@ class Stack:
         """Save the state now if work pauses within ``timeout``; returns whether it was saved."""
         if self._runtime is None or self._emulator is None or self._scheduler is None:
             return False
+        began = time.monotonic()
         with self._runtime.gate.closed(timeout) as quiet:
             captured = state.capture(self._emulator, self._scheduler.anchors(), self.store) if quiet else None
+        self.snapshot_holds.append((time.time(), time.monotonic() - began))
         if captured is not None:  # written with work running again: the picture is already taken
             self._state.save(captured)
         return quiet
@@ -261,7 +270,7 @@ class Stack:
         A snapshot pauses all work while it reads the state, and the state grows with the events
         kept; asking a busy stack to pause holds new work back too, even when it does not pause in
         time. So the next attempt waits at least SNAPSHOT_SHARE_INVERSE times as long as this one
-        held work back. After each attempt, what is alive is frozen out of garbage collection.
+        held work back. With ``freeze_gc``, what is alive is then frozen out of garbage collection.
         """
         due = time.monotonic() + self.snapshot_seconds
         while not self._stopped.wait(1):
@@ -269,14 +278,16 @@ class Stack:
                 continue
             began = time.monotonic()
             self.snapshot()
-            held = time.monotonic() - began
-            self.snapshot_holds.append((time.time(), held))
-            due = time.monotonic() + next_snapshot_in(self.snapshot_seconds, held)
-            # What is alive now is mostly the emulated state, which lives as long as the stack.
-            # Left to the collector, every full collection walks all of it, and over the hundreds
-            # of MB a long run keeps that stalls every thread for seconds (a load run measured
-            # 3.4 s). Frozen, collections walk only what came since.
-            gc.freeze()
+            due = time.monotonic() + next_snapshot_in(self.snapshot_seconds, time.monotonic() - began)
+            if self.freeze_gc:
+                # What is alive now is mostly the emulated state, which lives as long as the stack.
+                # Left to the collector, every full collection walks all of it, and over the
+                # hundreds of MB a long run keeps that stalls every thread for seconds (a load run
+                # measured 3.4 s). Frozen, collections walk only what came since. The young
+                # generations are collected first, so little garbage is frozen with it.
+                gc.collect(1)
+                gc.freeze()
+                self._froze = True
 
     # --- stop -------------------------------------------------------------------------------
     def stop(self, *, save: bool = True) -> None:
@@ -297,6 +308,8 @@ class Stack:
             if not self._runtime.drain(DRAIN_SECONDS):
                 self.console.say("  a function was still running after the drain; it was stopped")
             self._runtime.close()
+        if self._froze:  # the frozen objects go back to the collector (and the stack's are garbage now)
+            gc.unfreeze()
         if save and self._emulator is not None and self._scheduler is not None:
             self._state.save(state.capture(self._emulator, self._scheduler.anchors(), self.store))
             self.console.say(f"  state saved to {self._state.path}")

@@ -109,7 +109,9 @@ def test_the_stall_watchdog_reports_full_collections_and_stalls_within_the_windo
     watching = threading.Thread(target=stalls.watch, args=(stop,))
     watching.start()
     try:
-        time.sleep(0.05)
+        deadline = time.monotonic() + 10
+        while stalls._on_gc not in gc.callbacks and time.monotonic() < deadline:  # watching
+            time.sleep(0.01)
         gc.collect()
     finally:
         stop.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -22,7 +23,7 @@ from devstack.functions import ApiRoute, Deployment, FunctionSpec, load_model, p
 from devstack.httpserver import HttpRequest
 from devstack.resources import load_template
 from devstack.runtime import FunctionPool, Gate
-from devstack.stack import next_snapshot_in
+from devstack.stack import Stack, next_snapshot_in
 from devstack.workers import Environment, new_drain_deadline
 from tests.support.api import load_event
 
@@ -336,6 +337,26 @@ def test_more_execution_environments_per_function_can_be_asked_for() -> None:
 )
 def test_snapshots_hold_work_back_for_a_small_share_of_the_time(took: float, wait: float) -> None:
     assert next_snapshot_in(30.0, took) == wait
+
+
+def test_a_stack_that_freezes_the_collector_after_snapshots_unfreezes_it_when_it_stops(
+    tmp_path: Path,
+) -> None:
+    """``freeze_gc``: after each periodic snapshot what is alive leaves the collector's full
+    passes; stopping hands it back (a process hosting a stack for a while keeps a normal heap)."""
+    stack = Stack(LocalSettings.from_env({}).on_free_ports(state_dir=tmp_path), freeze_gc=True)
+    stack.snapshot_seconds = 0.1
+    stack._snapshotter = threading.Thread(target=stack._snapshot_loop, daemon=True)
+    stack._snapshotter.start()
+    deadline = time.monotonic() + 10
+    while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    frozen = gc.get_freeze_count()
+
+    stack.stop(save=False)
+
+    assert frozen > 0
+    assert gc.get_freeze_count() == 0
 
 
 def test_the_sandbox_can_be_left_out() -> None:
