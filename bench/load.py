@@ -8,10 +8,10 @@ The local stack runs in this process (free ports, a throwaway state directory) w
 minute lasting ``--minute-seconds`` real seconds. Instances are created over its API with the
 Cloud Elements page's legacy body (orders, products and customers) on one-minute schedules, all
 watching the sandbox store, all calling back a receiver here; they are created evenly over one
-period, so their schedules fire spread over it as those of instances made over time do. Then the store changes at a steady
-pace (records created, and updated a few minutes later) for the simulated duration, a share of
-notifications is answered 503 (so retries run under load too), and after the last change the run
-waits until everything has arrived or a bound has passed. Three checks make the verdict:
+period, so their schedules fire spread over it as those of instances made over time do. Then the
+store changes at a steady pace (records created, and updated a few minutes later) for the
+simulated duration, a share of notifications is answered 503 (so retries run under load too),
+and after the last change the run waits until everything has arrived or a bound has passed. Three checks make the verdict:
 
 - **no missed schedule**: every instance's schedule fired in every period from its creation to
   the end (none skipped, no gap beyond a period, every run ``polled``);
@@ -289,7 +289,7 @@ class Stalls:
     tick: float = 0.05
     stalls: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds late)
     full_collections: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds)
-    _began: float = 0.0
+    _began: float = field(default=0.0, init=False, repr=False)  # the running full collection's start
 
     def watch(self, stop: threading.Event) -> None:
         """Run the watchdog until ``stop`` (on a thread of its own)."""
@@ -587,7 +587,7 @@ def schedule_check(record: Run) -> dict[str, Any]:
 
 
 def _result(firing: Firing) -> str:
-    """ "polled" for a run that polled; "skipped", the error, or the run's other outcome otherwise."""
+    """What a period came to: ``polled``, ``skipped``, the invocation's error, or the run's outcome."""
     outcome = firing.outcome
     if outcome is None:
         return "skipped"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from bcevents.models import (
     InstanceView,
     NotificationDetail,
     NotificationPage,
+    PollStarted,
     Problem,
     RedeliverBody,
     RedeliveryBatch,
@@ -134,26 +136,10 @@ def rotate_webhook_secret(instance_id: int) -> dict[str, str]:
     return {"webhookSigningSecret": instances.rotate_webhook_secret(_principal(), instance_id)}
 
 
-@app.post(
-    "/instances/<instance_id>/events/poll",
-    responses={
-        202: {
-            "description": "A poll was started",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"message": {"type": "string"}},
-                        "required": ["message"],
-                    }
-                }
-            },
-        }
-    },
-)
-def poll_now(instance_id: int) -> Response[dict[str, str]]:
+@app.post("/instances/<instance_id>/events/poll", responses=_queued(PollStarted))
+def poll_now(instance_id: int) -> Response[PollStarted]:
     instances.poll_now(_principal(), instance_id)
-    return _json(HTTPStatus.ACCEPTED, {"message": "poll started"})
+    return _accepted(PollStarted(message="poll started"))
 
 
 @app.get("/instances/<instance_id>/status")
@@ -213,20 +199,33 @@ def openapi_json() -> Response[str]:
 @app.get("/docs", include_in_schema=False, middlewares=[docs_enabled])
 def swagger_ui() -> Response[str]:
     # Powertools' enable_swagger renders its own document (with its 422s); this one shows ours.
-    spec = openapi_document().replace("</", "<\\/")  # no "</script>" inside the page's script
     if (app.current_event.query_string_parameters or {}).get("format") == "json":
-        return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=spec)
+        return Response(
+            status_code=HTTPStatus.OK,
+            content_type=content_types.APPLICATION_JSON,
+            body=_script_safe_document(),
+        )
+    return Response(status_code=HTTPStatus.OK, content_type=content_types.TEXT_HTML, body=_swagger_page())
+
+
+def _script_safe_document() -> str:
+    return openapi_document().replace("</", "<\\/")  # no "</script>" inside the page's script
+
+
+@cache
+def _swagger_page() -> str:
+    """Swagger UI with the document and Powertools' bundled assets inlined (built once per environment)."""
     assets = Path(swagger_ui_html.__file__).parent
-    page = swagger_ui_html.generate_swagger_html(
-        spec,
+    return swagger_ui_html.generate_swagger_html(
+        _script_safe_document(),
         (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
         "",
         None,
     )
-    return Response(status_code=HTTPStatus.OK, content_type=content_types.TEXT_HTML, body=page)
 
 
+@cache
 def openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and models (checked in as schemas/openapi.json).
 

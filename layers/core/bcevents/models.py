@@ -96,6 +96,12 @@ class ErrorBody(BaseModel):
 
 
 # --- the event log ------------------------------------------------------------------------------
+class PollStarted(BaseModel):
+    """The answer to ``POST .../events/poll``: the poll was started (it runs asynchronously)."""
+
+    message: str
+
+
 class EventType(StrEnum):
     """What happened to an object (Cloud Elements' ``eventType``)."""
 
