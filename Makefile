@@ -31,9 +31,10 @@ lock: | $(BIN)/python ## re-resolve requirements-dev.lock and the layer's requir
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.13 -q -o requirements-dev.lock
 	$(UV) pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux_2_28 -q --no-header -o layers/core/requirements.txt
 
-lint: venv ## ruff lint and format check
+lint: venv ## ruff lint and format check, and the core's import layering (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=layers/core $(BIN)/lint-imports --no-cache
 
 typecheck: venv ## mypy --strict on the product code
 	$(BIN)/mypy

@@ -12,7 +12,8 @@ import math
 import time
 from typing import Any
 
-from bench.common import PAGE_LIMIT, CallStats, Stack, _resource, list_requests, orders_resource
+from bench.calls import CallStats
+from bench.stack import PAGE_LIMIT, Stack, list_requests, resource
 
 SIZES = (0, 1, 249, 250, 251, 10_000)
 QUICK_SIZES = (0, 1, 250, 251)
@@ -30,10 +31,8 @@ def minimum_requests(changes: int, resources: int = 1) -> int:
 def measure_case(stack: Stack, changes: int, *, shared_second: bool) -> dict[str, Any]:
     """One poll of a fresh instance with ``changes`` orders waiting."""
     stack.fresh()
-    if changes == 0:
-        resources = {name: _resource(name) for name in IDLE_RESOURCES}
-    else:
-        resources = {"orders": orders_resource()}
+    names = IDLE_RESOURCES if changes == 0 else ("orders",)
+    resources = {name: resource(name) for name in names}
     instance = stack.create_instance(resources)
     stack.backlog(changes, shared_second=shared_second)
     stats = CallStats()

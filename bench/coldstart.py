@@ -36,29 +36,27 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def import_seconds(module: str, python: str = sys.executable) -> float:
-    """Seconds a fresh interpreter takes to import ``module``."""
-    output = subprocess.run(  # noqa: S603 - a virtualenv's interpreter
-        [python, "-c", _PROBE.format(module=module)],
+def _fresh(python: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter run with the functions' environment, its output captured."""
+    return subprocess.run(  # noqa: S603 - a virtualenv's interpreter
+        [python, *args],
         env=_environment(),
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
-    ).stdout
+    )
+
+
+def import_seconds(module: str, python: str = sys.executable) -> float:
+    """Seconds a fresh interpreter takes to import ``module``."""
+    output = _fresh(python, "-c", _PROBE.format(module=module)).stdout
     return float(json.loads(output.strip().splitlines()[-1]))
 
 
 def import_breakdown(module: str, python: str = sys.executable, top: int = 8) -> dict[str, float]:
     """Milliseconds of ``module``'s import spent in each top-level package (``-X importtime`` self times)."""
-    stderr = subprocess.run(  # noqa: S603 - a virtualenv's interpreter
-        [python, "-X", "importtime", "-c", f"import {module}"],
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stderr
+    stderr = _fresh(python, "-X", "importtime", "-c", f"import {module}").stderr
     totals: dict[str, float] = {}
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:

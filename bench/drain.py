@@ -18,8 +18,8 @@ import sys
 from typing import Any
 
 from bench.api_efficiency import minimum_requests
-from bench.common import Stack, list_requests, orders_resource
 from bench.memory import poll_in_child
+from bench.stack import Stack, list_requests, resource
 
 BACKLOG = 50_000
 QUOTA = 15
@@ -32,7 +32,7 @@ TARGET = 1.10
 def calibrate(stack: Stack, python: str, orders: int = CALIBRATION_ORDERS) -> float:
     """Pages per second one unthrottled poll (in a child, as the drain) manages on this machine now."""
     stack.fresh()
-    instance = stack.create_instance({"orders": orders_resource()})
+    instance = stack.create_instance({"orders": resource()})
     stack.backlog(orders)
     result = poll_in_child(stack, instance, orders, python)
     return float(len(list_requests(stack.store)) / result["poll_s"])
@@ -61,7 +61,7 @@ def run(
         assert capacity is not None
         window_ms = window_for(quota, capacity)
     stack.fresh()
-    instance = stack.create_instance({"orders": orders_resource()})
+    instance = stack.create_instance({"orders": resource()})
     stack.backlog(backlog)
     store = stack.store
     store.settings.update({"rate_limit_quota": quota, "rate_limit_window_ms": window_ms})

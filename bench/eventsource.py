@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from bench.common import REGION, CallStats, Invocation, LambdaContext, add_code_paths, counting, invoke
+from bench.calls import CallStats, counting
+from bench.common import REGION, add_code_paths
+from bench.invocation import Invocation, LambdaContext, invoke
 
 add_code_paths()
 

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Stack, orders_resource, pythonpath
+from bench.common import pythonpath
+from bench.stack import Stack, resource
 
 BACKLOGS = (5_000, 50_000)
 #: Growth of the peak from the small to the large backlog that still counts as "does not grow".
@@ -43,7 +44,8 @@ def _status_kb(field: str) -> int:
 
 def child(instance_id: str) -> dict[str, Any]:
     """In the child: import the poll function, note the RSS, poll once, report the peak."""
-    from bench.common import LambdaContext, clear_caches, invoke, silence_logs
+    from bench.common import clear_caches
+    from bench.invocation import LambdaContext, invoke, silence_logs
 
     clear_caches()
     import poll_handler
@@ -68,7 +70,7 @@ def child(instance_id: str) -> dict[str, Any]:
 def measure(stack: Stack, backlog: int, python: str = sys.executable) -> dict[str, Any]:
     """One child poll of ``backlog`` orders."""
     stack.fresh()
-    instance = stack.create_instance({"orders": orders_resource()})
+    instance = stack.create_instance({"orders": resource()})
     stack.backlog(backlog)
     return poll_in_child(stack, instance, backlog, python)
 

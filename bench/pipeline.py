@@ -19,8 +19,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bench.common import CallStats, Stack, median, orders_resource
+from bench.calls import CallStats
+from bench.common import median
 from bench.eventsource import SqsEventSource
+from bench.stack import Stack, resource
 
 EVENTS = 400
 RUNS = 3
@@ -29,10 +31,11 @@ RUNS = 3
 @contextlib.contextmanager
 def naive() -> Iterator[None]:
     """The naive design: a notification (and an SQS SendMessage) per event, a connection per callback."""
-    from bcevents import poller
-    from bcevents.queue import _client
+    from bcevents.aws import clients, queues
+    from bcevents.delivery import callback_client
+    from bcevents.polling import queue_sink
 
-    build = getattr(poller, "build_notifications")  # noqa: B009 - replaced below
+    build = getattr(queue_sink, "build_notifications")  # noqa: B009 - replaced below
 
     def one_event_each(instance: Any, object_type: str, changes: Any, poll_date: Any, **kw: Any) -> Any:
         return [n for change in changes for n in build(instance, object_type, [change], poll_date, **kw)]
@@ -42,17 +45,15 @@ def naive() -> Iterator[None]:
 
         url = queue_url or get_settings().events_queue_url
         for entry in entries:
-            _client().send_message(
+            clients.sqs().send_message(
                 QueueUrl=url, MessageBody=entry["MessageBody"], MessageAttributes=entry["MessageAttributes"]
             )
 
     patches: list[tuple[Any, str, Any]] = [
-        (poller, "build_notifications", one_event_each),
-        (poller, "send_entries", send_each),
+        (queue_sink, "build_notifications", one_event_each),
+        (queues, "send_entries", send_each),
+        (callback_client, "_session", callback_client._session.__wrapped__),
     ]
-    session_module = _callback_session_module()
-    cached = session_module._session
-    patches.append((session_module, "_session", cached.__wrapped__))
     originals = [(module, name, getattr(module, name)) for module, name, _ in patches]
     for module, name, value in patches:
         setattr(module, name, value)
@@ -63,25 +64,13 @@ def naive() -> Iterator[None]:
             setattr(module, name, value)
 
 
-def _callback_session_module() -> Any:
-    """The module that holds the pooled callback session (``_session``, an lru_cache)."""
-    import importlib
-
-    for name in ("bcevents.callbacks", "bcevents.delivery"):
-        with contextlib.suppress(ImportError):
-            module = importlib.import_module(name)
-            if hasattr(getattr(module, "_session", None), "__wrapped__"):
-                return module
-    raise RuntimeError("no pooled callback session (_session) found to replace for the naive baseline")
-
-
 def measure(stack: Stack, events: int, *, design: str) -> dict[str, Any]:
     """Poll ``events`` new orders and deliver them all; what it took."""
     stack.fresh()
     import deliver_handler
 
     deliver_handler.idempotent_delivery.cache_clear()
-    instance = stack.create_instance({"orders": orders_resource()})
+    instance = stack.create_instance({"orders": resource()})
     stats = CallStats()
     source = SqsEventSource(stack.resources.events_queue_url, stats)
     with naive() if design == "naive" else contextlib.nullcontext():

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Stack, add_code_paths, machine, measured_commit, write_json
+from bench.common import ROOT, add_code_paths, machine, measured_commit, write_json
+from bench.stack import Stack
 
 SECTIONS = ("api_efficiency", "drain", "pipeline", "coldstart", "memory", "peers", "cost")
 DEFAULT_OUT = ROOT / "bench" / "results"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from functools import cache
 from http import HTTPStatus
-from pathlib import Path
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -14,17 +11,15 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.swagger_ui import html as swagger_ui_html
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
-from pydantic.json_schema import models_json_schema
 
-from bcevents import errors, events_api, health, instances, organizations, redelivery
-from bcevents.configuration import problems_from
-from bcevents.eventlog import Status
-from bcevents.models import (
+import api_docs
+from bcevents import errors
+from bcevents.api import access, events, instances, redelivery
+from bcevents.api.models import (
     CreatedInstanceView,
     DeadLetterRedrive,
     ErrorBody,
@@ -41,6 +36,9 @@ from bcevents.models import (
     RedeliveryBatch,
     RedeliveryView,
 )
+from bcevents.api.status import instance_status as status_of
+from bcevents.api.validation import problems_from
+from bcevents.aws.event_log import Status
 from bcevents.observability import logger, metrics, tracer
 from bcevents.settings import get_settings
 
@@ -65,7 +63,7 @@ PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
 def authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Every route needs ``Authorization: User <secret>, Organization <secret>``."""
     if app.current_event.path not in PUBLIC_PATHS:
-        principal = organizations.authenticate(app.current_event.headers.get("Authorization"))
+        principal = access.authenticate(app.current_event.headers.get("Authorization"))
         app.append_context(principal=principal)
     return next_middleware(app)
 
@@ -85,8 +83,8 @@ def _queued(model: type[Any]) -> dict[int, OpenAPIResponse]:
     return {202: {"description": "Queued", "content": {"application/json": {"model": model}}}}
 
 
-def _principal() -> organizations.Principal:
-    principal: organizations.Principal = app.context["principal"]
+def _principal() -> access.Principal:
+    principal: access.Principal = app.context["principal"]
     return principal
 
 
@@ -144,7 +142,7 @@ def poll_now(instance_id: int) -> Response[PollStarted]:
 
 @app.get("/instances/<instance_id>/status")
 def instance_status(instance_id: int) -> InstanceStatus:
-    return health.instance_status(_principal(), instance_id)
+    return status_of(_principal(), instance_id)
 
 
 @app.get("/instances/<instance_id>/events")
@@ -165,13 +163,13 @@ def list_events(
         str | None, Query(max_length=200, description="nextCursor of the previous page")
     ] = None,
 ) -> NotificationPage:
-    filters = events_api.LogFilter(status, object_type, object_id, event_type, since, until)
-    return events_api.list_notifications(_principal(), instance_id, filters, limit=limit, cursor=cursor)
+    filters = events.LogFilter(status, object_type, object_id, event_type, since, until)
+    return events.list_notifications(_principal(), instance_id, filters, limit=limit, cursor=cursor)
 
 
 @app.get("/instances/<instance_id>/events/<notification_id>")
 def get_event(instance_id: int, notification_id: str) -> NotificationDetail:
-    return events_api.get_notification(_principal(), instance_id, notification_id)
+    return events.get_notification(_principal(), instance_id, notification_id)
 
 
 @app.post("/instances/<instance_id>/events/<notification_id>/redeliver", responses=_queued(RedeliveryView))
@@ -189,6 +187,11 @@ def redrive_dead_letters(instance_id: int) -> DeadLetterRedrive:
     return redelivery.redrive_dead_letters(_principal(), instance_id)
 
 
+def openapi_document() -> str:
+    """The API's OpenAPI document (``make openapi`` checks it in as schemas/openapi.json)."""
+    return api_docs.openapi_document(app)
+
+
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_json() -> Response[str]:
     return Response(
@@ -203,81 +206,11 @@ def swagger_ui() -> Response[str]:
         return Response(
             status_code=HTTPStatus.OK,
             content_type=content_types.APPLICATION_JSON,
-            body=_script_safe_document(),
+            body=api_docs.script_safe_document(app),
         )
-    return Response(status_code=HTTPStatus.OK, content_type=content_types.TEXT_HTML, body=_swagger_page())
-
-
-def _script_safe_document() -> str:
-    return openapi_document().replace("</", "<\\/")  # no "</script>" inside the page's script
-
-
-@cache
-def _swagger_page() -> str:
-    """Swagger UI with the document and Powertools' bundled assets inlined (built once per environment)."""
-    assets = Path(swagger_ui_html.__file__).parent
-    return swagger_ui_html.generate_swagger_html(
-        _script_safe_document(),
-        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
-        "",
-        None,
+    return Response(
+        status_code=HTTPStatus.OK, content_type=content_types.TEXT_HTML, body=api_docs.swagger_page(app)
     )
-
-
-@cache
-def openapi_document() -> str:
-    """The API's OpenAPI document, generated from the routes and models (checked in as schemas/openapi.json).
-
-    Powertools documents a 422 for every validated route; this API answers a request it cannot
-    accept with a 400 that names each problem instead, so the document says that, and every
-    other error a route can answer, each with its body (ErrorBody).
-    """
-    document = json.loads(app.get_openapi_json_schema())
-    _, definitions = models_json_schema(
-        [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
-    )
-    schemas = document["components"]["schemas"]
-    schemas.update(definitions["$defs"])
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            responses = operation["responses"]
-            responses.pop("422", None)
-            for status, meaning in error_answers(method, path).items():
-                responses[str(status.value)] = {
-                    "description": meaning,
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-                }
-    for unused in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(unused, None)
-    return json.dumps(document, indent=2)
-
-
-#: Routes that ask the store to accept the credentials before saving them.
-_CHECKS_STORE = frozenset(
-    {("post", "/instances"), ("put", "/instances/{instance_id}"), ("patch", "/instances/{instance_id}")}
-)
-
-
-def error_answers(method: str, path: str) -> dict[HTTPStatus, str]:
-    """The error statuses one route (an OpenAPI path) can answer, each with what it means there."""
-    answers = {
-        HTTPStatus.BAD_REQUEST: "The request is invalid: `errors` names each offending key and why"
-        + (" (also when BigCommerce refuses the credentials)" if (method, path) in _CHECKS_STORE else ""),
-        HTTPStatus.UNAUTHORIZED: "No credentials, or not those of a user of an organization",
-        HTTPStatus.TOO_MANY_REQUESTS: "API Gateway's throttling: retry after a moment",
-    }
-    if "{instance_id}" in path:
-        answers[HTTPStatus.NOT_FOUND] = "No such instance in the caller's organization" + (
-            ", or no such notification in its event log" if "{notification_id}" in path else ""
-        )
-    if path.endswith(("/redeliver", "/redrive")):
-        answers[HTTPStatus.CONFLICT] = "Events are disabled for the instance" + (
-            ", or the notification's body was not kept" if "{notification_id}" in path else ""
-        )
-    if (method, path) in _CHECKS_STORE:
-        answers[HTTPStatus.BAD_GATEWAY] = "BigCommerce could not be reached to check the credentials"
-    return answers
 
 
 # --- errors: the one place where exceptions become status codes ------------------------------
@@ -301,7 +234,7 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
     # credentials gets its 401 here, not a description of what the route accepts.
     if app.current_event.path not in PUBLIC_PATHS:
         try:
-            organizations.authenticate(app.current_event.headers.get("Authorization"))
+            access.authenticate(app.current_event.headers.get("Authorization"))
         except errors.Unauthorized as unauthorized:
             return _error(HTTPStatus.UNAUTHORIZED, str(unauthorized))
     problems = []

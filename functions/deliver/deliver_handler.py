@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bcevents import delivery
+from bcevents.delivery import attempt
 from bcevents.observability import logger, metrics, tracer
 from bcevents.settings import get_settings
 
@@ -26,7 +26,7 @@ class _Processor(BatchProcessor):
     """Logs the failures nobody planned (a notification waiting for its retry is not one)."""
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
-        if not isinstance(exception[1], delivery.DeliveryPending):
+        if not isinstance(exception[1], attempt.DeliveryPending):
             logger.error("notification processing failed", exc_info=exception)
         return super().failure_handler(record, exception)
 
@@ -39,8 +39,8 @@ idempotency_config = IdempotencyConfig(
 )
 
 
-def _deliver(message: delivery.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
-    return delivery.deliver(message, remaining_ms=remaining_ms).as_dict()
+def _deliver(message: attempt.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
+    return attempt.deliver(message, remaining_ms=remaining_ms).as_dict()
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +59,7 @@ def idempotent_delivery() -> Callable[..., dict[str, Any]]:
 
 
 def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
-    message = delivery.queued_message(record.raw_event)
+    message = attempt.queued_message(record.raw_event)
     # Logs correlate on the notification id, which the poller logs too (a batch has many messages).
     logger.set_correlation_id(message.notification.id)
     remaining = lambda_context.get_remaining_time_in_millis() if lambda_context else None

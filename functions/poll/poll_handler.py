@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from bcevents.observability import logger, metrics, tracer
-from bcevents.polling import poll_instance
+from bcevents.polling.run import poll_instance
 
 
 class PollRequest(BaseModel):

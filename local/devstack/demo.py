@@ -18,11 +18,10 @@ from typing import Any
 
 import requests
 
-from devstack.callbacks import CallbackReceiver, Delivery, WebhookSecrets
+from callbacks import CallbackReceiver, Delivery, WebhookSecrets
 from devstack.config import HOST, LocalSettings, SettingError
 from devstack.console import Console
 from devstack.demo_story import Expectation, Story, legacy_body
-from devstack.httpserver import LoopbackServer
 from devstack.stack import Stack, StackError
 
 #: Gaps between delivery attempts for the demo: a failed one is retried a second later.
@@ -47,21 +46,20 @@ def main() -> int:
     started = time.monotonic()
     stack = Stack(settings, Console(None), snapshot_seconds=3600)
     known: dict[str, WebhookSecrets] = {}
-    receiver = CallbackReceiver(known.get)
-    callbacks = LoopbackServer("demo-callbacks", receiver, HOST, 0)
+    receiver = CallbackReceiver(known.get, host=HOST, name="demo-callbacks")
     ok = False
     try:
         stack.start()
-        callbacks.start()
+        receiver.start()
         story.step("Local stack", f"ready in {time.monotonic() - started:.1f} s  ({stack.urls['api']})")
-        ok = _run(stack, receiver, known, f"{callbacks.url}/callbacks", story)
+        ok = _run(stack, receiver, known, receiver.url("/callbacks"), story)
     except (StackError, requests.RequestException, DemoFailed) as exc:
         story.fail(str(exc))
     except KeyboardInterrupt:
         story.fail("interrupted")
     finally:
         story.step("Stopping", "", end="")
-        callbacks.stop()
+        receiver.stop()
         stack.stop(save=False)
         story.done("done")
     if ok:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from devstack.callbacks import Delivery
+from callbacks import Delivery
 
 RFC2822 = "EEE, dd MMM yyyy HH:mm:ss Z"
 

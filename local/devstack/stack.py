@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bcsandbox import SandboxServer, SandboxStore
+from callbacks import CallbackReceiver, WebhookSecrets, describe
 from devstack import provision, state
 from devstack.apigw import ApiBridge
-from devstack.callbacks import CallbackReceiver, WebhookSecrets, describe
 from devstack.config import HOST, LocalSettings
 from devstack.console import Console
 from devstack.emulator import MotoServer
@@ -31,7 +31,7 @@ from devstack.runtime import Runtime
 from devstack.scheduler import Firing, LocalScheduler
 from devstack.sqs_source import SqsEventSource
 
-_Server = TypeVar("_Server", MotoServer, LoopbackServer, SandboxServer)
+_Server = TypeVar("_Server", MotoServer, LoopbackServer, SandboxServer, CallbackReceiver)
 
 #: Seconds a running poll gets to checkpoint and return when the stack stops.
 DRAIN_SECONDS = 5.0
@@ -104,17 +104,18 @@ class Stack:
             s.lambda_port,
             lambda: LoopbackServer("lambda", self._answer_invoke, HOST, s.lambda_port),
         )
-        receiver = CallbackReceiver(self._instance_secrets, self._print_delivery)
         callbacks = self._serve(
             "LOCAL_CALLBACK_PORT",
             s.callback_port,
-            lambda: LoopbackServer("callbacks", receiver, HOST, s.callback_port),
+            lambda: CallbackReceiver(
+                self._instance_secrets, self._print_delivery, host=HOST, port=s.callback_port
+            ),
         )
         self.urls = {
             "api": api.url,
             "lambda": invoke.url,
             "aws": moto.url,
-            "callbacks": callbacks.url + "/callbacks",
+            "callbacks": callbacks.url("/callbacks"),
         }
         if s.sandbox:
             self.store = SandboxStore()

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bcevents import auth
-from bcevents.organizations import create_organization
-from bcevents.storage import get_storage
+from bcevents.api import access
+from bcevents.api.access import create_organization
+from bcevents.aws.tables import get_storage
 
 
 def bootstrap_organization(name: str, user_secret: str, org_secret: str) -> str:
     """Make sure an organization answers to these secrets: ``created``, ``exists``, or ``conflict``."""
-    user = get_storage().get_user(auth.hash_secret(user_secret))
+    user = get_storage().get_user(access.hash_secret(user_secret))
     if user is not None:
-        return "exists" if auth.secret_matches(org_secret, user["org_hash"]) else "conflict"
+        return "exists" if access.secret_matches(org_secret, user["org_hash"]) else "conflict"
     create_organization(name, user_secret=user_secret, org_secret=org_secret)
     return "created"
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bench import api_efficiency, cost, report, run
+from bench import api_efficiency, report, run
+from bench.cost import pricing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,8 +97,8 @@ def test_the_cost_model_prices_a_month_from_measured_counts() -> None:
     measured = {"idle_poll": sample, "changed_poll": changed, "deliver": deliver}
     sizes = {"poll": 512, "deliver": 256}
 
-    ours = cost.model(measured, sizes)
-    naive = cost.naive_model(measured, sizes)
+    ours = pricing.model(measured, sizes)
+    naive = pricing.naive_model(measured, sizes)
 
     assert ours["inputs"]["polls"] == 8640
     assert ours["components"]["EventBridge Scheduler"] == pytest.approx(8640 / 1e6)

@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from bench import load
+from bench.load.changes import Change
+from bench.load.checks import delivery_check, flatness, schedule_check
+from bench.load.instruments import Stalls
+from bench.load.plan import QUICK, Plan
+from bench.load.record import Poll, Run
+from bench.load.tally import Tally
 from devstack.httpserver import HttpRequest
 from devstack.scheduler import Firing
 from devstack.workers import Outcome
@@ -39,14 +44,14 @@ def test_a_quick_load_run_holds_every_check_and_writes_its_figures(tmp_path: Pat
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((tmp_path / "load.json").read_text())
     assert result["verdict"] is True
-    assert result["instances"] == load.QUICK.instances
-    assert result["schedules"]["polls"] >= load.QUICK.instances * 5
+    assert result["instances"] == QUICK.instances
+    assert result["schedules"]["polls"] >= QUICK.instances * 5
     deliveries = result["deliveries"]
     assert deliveries["changes"] > 0
     assert (
         deliveries["delivered_events"]
         == deliveries["expected_events"]
-        == (deliveries["changes"] * load.QUICK.instances)
+        == (deliveries["changes"] * QUICK.instances)
     )
     assert deliveries["notifications_refused_on_purpose"] > 0
     assert set(result["memory"]["functions"]) == {"ApiFunction", "PollFunction", "DeliverFunction"}
@@ -54,14 +59,14 @@ def test_a_quick_load_run_holds_every_check_and_writes_its_figures(tmp_path: Pat
 
 
 # --- the checks, on records made up to break them ----------------------------------------------------
-def _record(firings_per_instance: dict[str, list[tuple[float, Outcome | None]]]) -> load.Run:
+def _record(firings_per_instance: dict[str, list[tuple[float, Outcome | None]]]) -> Run:
     """A run judged over [100, 100 + 10 periods): each instance's firings as (due, outcome)."""
-    plan = load.Plan(instances=len(firings_per_instance), minutes=10, minute_seconds=PERIOD)
-    record = load.Run(plan, started=90.0, steady=100.0, ended=100.0 + 11 * PERIOD)
+    plan = Plan(instances=len(firings_per_instance), minutes=10, minute_seconds=PERIOD)
+    record = Run(plan, started=90.0, steady=100.0, ended=100.0 + 11 * PERIOD)
     for instance, firings in firings_per_instance.items():
         record.instances[instance] = 90.0
         record.polls += [
-            load.Poll.of(
+            Poll.of(
                 Firing(f"instance-{instance}", {"instanceId": instance}, due, due + 0.1, outcome),
                 due + 0.1 + (outcome.seconds if outcome else 0),
             )
@@ -77,14 +82,14 @@ def _every_period(
 
 
 def test_a_schedule_that_fired_every_period_and_polled_holds() -> None:
-    check = load.schedule_check(_record({"1": _every_period(), "2": _every_period()}))
+    check = schedule_check(_record({"1": _every_period(), "2": _every_period()}))
 
     assert check["ok"] is True
     assert check["polls"] == 20
 
 
 def test_a_skipped_period_fails_the_schedule_check() -> None:
-    check = load.schedule_check(_record({"1": _every_period(), "2": _every_period(skip=4)}))
+    check = schedule_check(_record({"1": _every_period(), "2": _every_period(skip=4)}))
 
     assert check["ok"] is False
     assert check["skipped_periods"] == 1
@@ -95,16 +100,16 @@ def test_a_poll_record_keeps_how_long_it_queued_and_what_it_answered() -> None:
     """The compact record: queued = reported - fired - ran; the answer reduced to its outcome."""
     firing = Firing("instance-1", {"instanceId": "1"}, 100.0, 100.5, POLLED)
 
-    poll = load.Poll.of(firing, finished=103.0)
+    poll = Poll.of(firing, finished=103.0)
 
     assert (poll.instance, poll.due, poll.fired, poll.result) == ("1", 100.0, 100.5, "polled")
     assert poll.waited == pytest.approx(2.4)
-    assert load.Poll.of(Firing("s", {"instanceId": "1"}, 1.0, 1.0, None), 1.0).result == "skipped"
-    assert load.Poll.of(Firing("s", {}, 1, 1, Outcome(True, "polled", 0.1)), 2).result == "answered 'polled'"
+    assert Poll.of(Firing("s", {"instanceId": "1"}, 1.0, 1.0, None), 1.0).result == "skipped"
+    assert Poll.of(Firing("s", {}, 1, 1, Outcome(True, "polled", 0.1)), 2).result == "answered 'polled'"
 
 
 def test_the_stall_watchdog_reports_full_collections_and_stalls_within_the_window() -> None:
-    stalls = load.Stalls(tick=0.01)
+    stalls = Stalls(tick=0.01)
     stop = threading.Event()
     watching = threading.Thread(target=stalls.watch, args=(stop,))
     watching.start()
@@ -133,9 +138,9 @@ def test_a_gap_or_a_missing_instance_fails_the_schedule_check() -> None:
     with_gap = _every_period()
     del with_gap[5]
 
-    assert load.schedule_check(_record({"1": with_gap}))["gaps_over_a_period"] == 1
-    assert load.schedule_check(_record({"1": with_gap}))["ok"] is False
-    assert load.schedule_check(_record({"1": _every_period(), "2": []}))["ok"] is False
+    assert schedule_check(_record({"1": with_gap}))["gaps_over_a_period"] == 1
+    assert schedule_check(_record({"1": with_gap}))["ok"] is False
+    assert schedule_check(_record({"1": _every_period(), "2": []}))["ok"] is False
 
 
 def test_a_poll_that_failed_or_stopped_early_fails_the_schedule_check() -> None:
@@ -143,7 +148,7 @@ def test_a_poll_that_failed_or_stopped_early_fails_the_schedule_check() -> None:
     early = Outcome(True, {"outcome": "stopped early: OutOfTime"}, 1)
 
     for outcome in (failed, early):
-        check = load.schedule_check(_record({"1": [*_every_period()[:9], (118.0, outcome)]}))
+        check = schedule_check(_record({"1": [*_every_period()[:9], (118.0, outcome)]}))
         assert check["ok"] is False
         assert check["failed_polls"] == 1
 
@@ -151,24 +156,24 @@ def test_a_poll_that_failed_or_stopped_early_fails_the_schedule_check() -> None:
 def test_the_ramp_is_reported_apart_from_the_judged_window() -> None:
     record = _record({"1": [(96.0, None), (98.0, POLLED), *_every_period()]})
 
-    check = load.schedule_check(record)
+    check = schedule_check(record)
 
     assert check["ok"] is True
     assert (check["ramp_polls"], check["ramp_skipped_periods"]) == (1, 1)
 
 
-def _tally_with(*arrived: tuple[str, str, str, str]) -> load.Tally:
-    tally = load.Tally(fail_every=0)
+def _tally_with(*arrived: tuple[str, str, str, str]) -> Tally:
+    tally = Tally(fail_every=0)
     tally.first_arrival = dict.fromkeys(arrived, 200.0)
     return tally
 
 
-def _changes_record() -> load.Run:
-    record = load.Run(load.Plan(instances=2))
+def _changes_record() -> Run:
+    record = Run(Plan(instances=2))
     record.instances = {"1": 90.0, "2": 90.0}
     record.changes = [
-        load.Change("orders", "CREATED", "7", 150.0),
-        load.Change("products", "UPDATED", "3", 160.0),
+        Change("orders", "CREATED", "7", 150.0),
+        Change("products", "UPDATED", "3", 160.0),
     ]
     return record
 
@@ -181,21 +186,21 @@ EVERY_EVENT = [
 
 
 def test_every_change_at_every_instance_holds_the_delivery_check() -> None:
-    check = load.delivery_check(_changes_record(), _tally_with(*EVERY_EVENT))
+    check = delivery_check(_changes_record(), _tally_with(*EVERY_EVENT))
 
     assert check["ok"] is True
     assert check["expected_events"] == check["delivered_events"] == 4
 
 
 def test_a_change_missing_at_one_instance_fails_the_delivery_check() -> None:
-    check = load.delivery_check(_changes_record(), _tally_with(*EVERY_EVENT[:-1]))
+    check = delivery_check(_changes_record(), _tally_with(*EVERY_EVENT[:-1]))
 
     assert check["ok"] is False
     assert check["missing_sample"] == [("2", "products", "UPDATED", "3")]
 
 
 def test_an_event_no_change_explains_fails_the_delivery_check() -> None:
-    check = load.delivery_check(_changes_record(), _tally_with(*EVERY_EVENT, ("1", "orders", "UPDATED", "7")))
+    check = delivery_check(_changes_record(), _tally_with(*EVERY_EVENT, ("1", "orders", "UPDATED", "7")))
 
     assert check["ok"] is False
     assert check["unexpected_events"] == 1
@@ -205,7 +210,7 @@ def test_no_change_at_all_is_not_a_pass() -> None:
     record = _changes_record()
     record.changes = []
 
-    assert load.delivery_check(record, _tally_with())["ok"] is False
+    assert delivery_check(record, _tally_with())["ok"] is False
 
 
 @pytest.mark.parametrize(
@@ -220,7 +225,7 @@ def test_no_change_at_all_is_not_a_pass() -> None:
 def test_memory_is_flat_only_when_the_end_is_within_slack_of_the_steady_start(
     series: list[float | None], flat: bool
 ) -> None:
-    assert load.flatness(series)["flat"] is flat
+    assert flatness(series)["flat"] is flat
 
 
 # --- the receiver ------------------------------------------------------------------------------------
@@ -244,7 +249,7 @@ def _notification(instance: str, object_id: str, msg_id: str, *, sign: bool = Tr
 
 
 def test_the_receiver_counts_signed_events_refuses_every_nth_and_rejects_unsigned_ones() -> None:
-    tally = load.Tally(fail_every=3)
+    tally = Tally(fail_every=3)
     tally.secrets["1"] = Webhook(SECRET)
 
     statuses = [tally(_notification("1", str(n), f"msg_{n}")).status for n in range(1, 7)]

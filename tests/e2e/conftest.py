@@ -24,10 +24,9 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.callbacks import CallbackReceiver, Delivery, WebhookSecrets
+from callbacks import CallbackReceiver, Delivery, WebhookSecrets
 from devstack.config import HOST, LocalSettings
 from devstack.console import Console
-from devstack.httpserver import LoopbackServer
 from devstack.stack import Stack
 from tests.support.bodies import legacy_filled
 
@@ -104,12 +103,11 @@ def events_of(deliveries: list[Delivery]) -> set[tuple[str, str, str]]:
 def receiver() -> Iterator[Receiver]:
     """A callback receiver in this process (the tests tell it when to fail)."""
     secrets: dict[str, WebhookSecrets] = {}
-    handler = CallbackReceiver(secrets.get)
-    server = LoopbackServer("test-callbacks", handler, HOST, 0).start()
+    handler = CallbackReceiver(secrets.get, host=HOST, name="test-callbacks").start()
     try:
-        yield Receiver(handler, f"{server.url}/callbacks", secrets)
+        yield Receiver(handler, handler.url("/callbacks"), secrets)
     finally:
-        server.stop()
+        handler.stop()
 
 
 class Client:

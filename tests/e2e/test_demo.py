@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from callbacks import Delivery, Event
 from devstack import demo
-from devstack.callbacks import Delivery, Event
 from devstack.config import LocalSettings
 from devstack.console import Console
 from devstack.demo_story import Story, legacy_body

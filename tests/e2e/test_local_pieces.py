@@ -6,7 +6,6 @@ import base64
 import gc
 import hashlib
 import hmac
-import json
 import textwrap
 import threading
 import time
@@ -15,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook
+from werkzeug.test import Client
 
+from callbacks import CallbackReceiver, notification_events, verify_elements, verify_standard
 from devstack.apigw import find_route, http_response, proxy_event
-from devstack.callbacks import CallbackReceiver, notification_events, verify_elements, verify_standard
 from devstack.config import LocalSettings, SettingError
 from devstack.functions import ApiRoute, Deployment, FunctionSpec, load_model, parameter_values
 from devstack.httpserver import HttpRequest
@@ -264,17 +264,21 @@ def test_a_notifications_events_are_read_from_its_envelope() -> None:
 def test_the_receiver_lists_what_it_got_and_fails_when_told() -> None:
     receiver = CallbackReceiver()
     receiver.fail_next(1, 503)
-    post = HttpRequest(
-        "POST", "/callbacks", "", [("webhook-id", "n1")], b'{"message": {"events": []}}', "127.0.0.1"
-    )
+    client = Client(receiver)
 
-    first, second = receiver(post), receiver(post)
-    listing = json.loads(receiver(HttpRequest("GET", "/callbacks", "since=1", [], b"", "127.0.0.1")).body)
+    def post() -> int:
+        body = b'{"message": {"events": []}}'
+        return client.post("/callbacks", data=body, headers=[("webhook-id", "n1")]).status_code
 
-    assert (first.status, second.status) == (503, 200)
+    first, second = post(), post()
+    listing = client.get("/callbacks", query_string="since=1").get_json()
+    refused = client.put("/callbacks").status_code
+    receiver.stop()
+
+    assert (first, second) == (503, 200)
     assert listing["count"] == 2
     assert [d["webhook_id"] for d in listing["deliveries"]] == ["n1"]
-    assert receiver(HttpRequest("PUT", "/callbacks", "", [], b"", "127.0.0.1")).status == 405
+    assert refused == 405
 
 
 # --- settings --------------------------------------------------------------------------------

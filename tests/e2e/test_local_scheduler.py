@@ -8,7 +8,7 @@ from collections.abc import Callable
 import boto3
 import pytest
 
-from bcevents import schedules
+from bcevents.aws import schedules
 from devstack.resources import StackResources
 from devstack.scheduler import Firing, LocalScheduler, rate_minutes
 from tests.conftest import POLL_FUNCTION_ARN

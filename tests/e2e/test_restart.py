@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.callbacks import Delivery, WebhookSecrets
+from callbacks import Delivery, WebhookSecrets
 from tests.e2e.conftest import Client, CliStack, Receiver, events_of, free_port
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from devstack.callbacks import WebhookSecrets
+from callbacks import WebhookSecrets
 from devstack.stack import Stack
 from tests.e2e.conftest import SETTLE_SECONDS, Client, Receiver, wait_until
 

@@ -13,12 +13,12 @@ import boto3
 import pytest
 from jsonschema import Draft202012Validator
 
+from callbacks import CallbackReceiver
 from devstack.resources import StackResources
 from devstack.sqs_source import lambda_record
 from tests.conftest import REGION
 from tests.support.api import ApiClient, LambdaContext
 from tests.support.bodies import api_account
-from tests.support.receiver import CallbackReceiver
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "notification.schema.json"
 STORE_URL = "https://api.bigcommerce.com/stores/abc123/v3/"
@@ -48,7 +48,7 @@ def receiver(notification_schema: Draft202012Validator) -> Iterator[CallbackRece
 @pytest.fixture
 def make_instance(api: ApiClient) -> Callable[..., dict[str, Any]]:
     """Create an instance through the API; returns its stored item (secrets included)."""
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     def make(callback_url: str, **configuration: Any) -> dict[str, Any]:
         body = api_account(STORE_URL, STORE_TOKEN, callback_url, **configuration)
@@ -72,8 +72,8 @@ class Deliveries:
 
     def enqueue(self, *notifications: Any) -> None:
         """What the poller does: log the notifications as NEW, then send them."""
-        from bcevents.envelope import to_sqs_entry
-        from bcevents.eventlog import record_enqueued
+        from bcevents.aws.event_log import record_enqueued
+        from bcevents.compat.envelope import to_sqs_entry
 
         record_enqueued(notifications)
         entries = [to_sqs_entry(n) for n in notifications]
@@ -167,7 +167,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def notify() -> Callable[..., list[Any]]:
     """Notifications about BigCommerce orders of an instance item, as the poller builds them."""
-    from bcevents.envelope import InstanceInfo, build_notifications
+    from bcevents.compat.envelope import InstanceInfo, build_notifications
 
     def build(item: dict[str, Any], *order_ids: int, event_type: str = "UPDATED") -> list[Any]:
         info = InstanceInfo(
@@ -187,7 +187,7 @@ def notify() -> Callable[..., list[Any]]:
 
 def order_changes(*ids: int, event_type: str = "UPDATED") -> list[Any]:
     """Changes of BigCommerce orders, each with a realistic v2 record."""
-    from bcevents.envelope import ChangeEvent
+    from bcevents.compat.envelope import ChangeEvent
 
     changes = []
     for order_id in ids:

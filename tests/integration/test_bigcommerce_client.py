@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bcevents.bigcommerce import BigCommerceClient, StoreAuth
+from bcevents.bigcommerce.client import BigCommerceClient, StoreAuth
 from bcevents.errors import (
     EgressRefused,
     StoreRejectedCredentials,
@@ -148,7 +148,7 @@ def test_a_store_url_resolving_to_a_private_address_is_refused_after_creation(
 
 
 def test_the_store_clock_jumping_back_moves_no_watermark_back() -> None:
-    from bcevents.watermark import Watermark
+    from bcevents.polling.watermark import Watermark
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     wm = Watermark(updated_at=now)

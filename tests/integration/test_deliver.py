@@ -11,20 +11,21 @@ from typing import Any
 import boto3
 import pytest
 
-from bcevents import eventlog
-from bcevents.envelope import from_sqs_record
-from bcevents.storage import get_storage
+from bcevents import clock
+from bcevents.aws import event_log
+from bcevents.aws.tables import get_storage
+from bcevents.compat.envelope import from_sqs_record
+from callbacks import CallbackReceiver, Reply
 from devstack.resources import StackResources
 from tests.integration.conftest import Deliveries, set_retry_schedule
 from tests.support.api import ApiClient, LambdaContext, load_event
-from tests.support.receiver import CallbackReceiver, Reply
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
 
 
 def _statuses(n: Any) -> list[str]:
-    return [a["status"] for a in eventlog.list_attempts(n.instance_id, n.id)]
+    return [a["status"] for a in event_log.list_attempts(n.instance_id, n.id)]
 
 
 def _idempotency_records(aws: StackResources) -> list[dict[str, Any]]:
@@ -33,7 +34,7 @@ def _idempotency_records(aws: StackResources) -> list[dict[str, Any]]:
 
 
 def _status(n: Any) -> str:
-    item = eventlog.get_notification(n.instance_id, n.id)
+    item = event_log.get_notification(n.instance_id, n.id)
     assert item is not None
     return str(item["status"])
 
@@ -57,7 +58,7 @@ def test_a_2xx_delivers_the_exact_body_and_deletes_the_message(
     ).startswith("BigCommerce-Events-Webhooks/")  # type: ignore[union-attr]
     assert request.header("Elements-Webhook-Id") == request.header("webhook-id") == n.id
     assert _status(n) == "DELIVERED"
-    [attempt] = eventlog.list_attempts(n.instance_id, n.id)
+    [attempt] = event_log.list_attempts(n.instance_id, n.id)
     assert attempt["status_code"] == 200
     assert attempt["attempt"] == 1
     assert attempt["latency_ms"] >= 0
@@ -121,7 +122,7 @@ def test_500_500_then_200_posts_one_id_three_times(
         == {n.id}
     )
     assert _statuses(n) == ["RETRYING", "RETRYING", "DELIVERED"]
-    assert [a["status_code"] for a in eventlog.list_attempts(n.instance_id, n.id)] == [500, 500, 200]
+    assert [a["status_code"] for a in event_log.list_attempts(n.instance_id, n.id)] == [500, 500, 200]
     assert _status(n) == "DELIVERED"
 
 
@@ -141,11 +142,11 @@ def test_a_failed_attempt_hides_the_message_until_its_scheduled_retry(
     assert len(response["batchItemFailures"]) == 1
     assert deliveries.receive() == []
     assert _idempotency_records(deliveries.aws) == []  # a pending attempt is not remembered as done
-    state = eventlog.get_notification(n.instance_id, n.id)
+    state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
     assert state["status"] == "RETRYING"
     assert state["attempts"] == 1
-    next_at = eventlog.parse_iso(state["next_attempt_at"])
+    next_at = clock.parse_iso(state["next_attempt_at"])
     assert before + timedelta(seconds=3) <= next_at <= datetime.now(UTC) + timedelta(seconds=6)
 
 
@@ -203,9 +204,9 @@ def test_retry_after_is_honoured(
 
     [request] = receiver.requests
     assert deliveries.receive(wait=1) == []  # a 0-second schedule alone would have shown it again
-    state = eventlog.get_notification(n.instance_id, n.id)
+    state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
-    assert eventlog.parse_iso(state["next_attempt_at"]).timestamp() >= int(request.at) + 30
+    assert clock.parse_iso(state["next_attempt_at"]).timestamp() >= int(request.at) + 30
 
 
 def test_retry_after_makes_the_message_wait_that_long(
@@ -307,7 +308,7 @@ def test_a_message_for_a_deleted_instance_is_dropped_and_recorded(
 
     assert response == {"batchItemFailures": []}
     assert receiver.requests == []
-    state = eventlog.get_notification(n.instance_id, n.id)
+    state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
     assert (state["status"], state["status_reason"]) == ("DISABLED", "the instance was deleted")
     assert deliveries.receive_count() == 0
@@ -328,7 +329,7 @@ def test_a_message_for_an_instance_whose_events_were_turned_off_is_dropped(
     deliveries.run()
 
     assert receiver.requests == []
-    state = eventlog.get_notification(n.instance_id, n.id)
+    state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
     assert (state["status"], state["status_reason"]) == ("DISABLED", "events are disabled for the instance")
 

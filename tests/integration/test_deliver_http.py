@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from bcevents import eventlog
+from bcevents.aws import event_log
+from callbacks import CallbackReceiver, Reply
 from tests.integration.conftest import Deliveries
-from tests.support.receiver import CallbackReceiver, Reply
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
 
 
 def _only_attempt(n: Any) -> dict[str, Any]:
-    [attempt] = eventlog.list_attempts(n.instance_id, n.id)
+    [attempt] = event_log.list_attempts(n.instance_id, n.id)
     return attempt
 
 
@@ -117,6 +117,6 @@ def test_transport_failures_are_retried_with_their_error_class(
     assert len(response["batchItemFailures"]) == 1
     attempt = _only_attempt(n)
     assert (attempt["error"], attempt["status"]) == (error, "RETRYING")
-    state = eventlog.get_notification(n.instance_id, n.id)
+    state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
     assert (state["status"], state["last_error"], state["attempts"]) == ("RETRYING", error, 1)

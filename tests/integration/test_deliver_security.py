@@ -15,12 +15,13 @@ import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from bcevents import eventlog, signing
-from bcevents.storage import get_storage
+from bcevents.aws import event_log
+from bcevents.aws.tables import get_storage
+from bcevents.delivery import signing
+from callbacks import CallbackReceiver, Reply
 from devstack.resources import StackResources
 from tests.integration.conftest import STORE_TOKEN, Deliveries
 from tests.support.api import ApiClient
-from tests.support.receiver import CallbackReceiver, Reply
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
@@ -202,6 +203,6 @@ def test_a_callback_host_that_now_resolves_to_a_forbidden_address_is_never_conta
 
     assert len(response["batchItemFailures"]) == 1
     assert receiver.requests == []
-    [attempt] = eventlog.list_attempts(n.instance_id, n.id)
+    [attempt] = event_log.list_attempts(n.instance_id, n.id)
     assert (attempt["error"], attempt["status"]) == ("EgressRefused", "RETRYING")
     assert "status_code" not in attempt

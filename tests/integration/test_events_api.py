@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bcevents import eventlog
-from bcevents.envelope import ChangeEvent, InstanceInfo, build_notifications
-from bcevents.eventlog import Attempt, Status
+from bcevents.aws import event_log
+from bcevents.aws.event_log import Attempt, Status
+from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications
+from callbacks import CallbackReceiver, Reply
 from tests.integration.conftest import Deliveries
 from tests.support.api import ApiClient
-from tests.support.receiver import CallbackReceiver, Reply
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
@@ -25,10 +25,10 @@ T0 = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)
 
 def _log(n: Any, at: datetime, status: Status = Status.NEW, code: int | None = None) -> Any:
     """Log a notification created at ``at``, then (optionally) one attempt that left it at ``status``."""
-    eventlog.record_enqueued([n], now=at)
+    event_log.record_enqueued([n], now=at)
     if status is not Status.NEW:
         attempt = Attempt(number=1, at=at + timedelta(seconds=5), latency_ms=12, status_code=code)
-        eventlog.record_attempt(n, attempt, status)
+        event_log.record_attempt(n, attempt, status)
     return n
 
 
@@ -175,10 +175,10 @@ def test_a_rare_match_gives_a_short_page_with_a_cursor(
     api: ApiClient, instance: dict[str, Any], notify: Notify, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One request reads a bounded number of index pages: past it, the page is short, not slow."""
-    from bcevents import events_api
+    from bcevents.api import events
 
-    monkeypatch.setattr(events_api, "MAX_PAGES", 2)
-    monkeypatch.setattr(events_api, "FILTERED_PAGE_SIZE", 2)
+    monkeypatch.setattr(events, "MAX_PAGES", 2)
+    monkeypatch.setattr(events, "FILTERED_PAGE_SIZE", 2)
     notifications = [notify(instance, order_id)[0] for order_id in range(1, 8)]
     for i, n in enumerate(notifications):
         _log(n, T0 + timedelta(minutes=i), Status.FAILED if i == 0 else Status.DELIVERED, 200)
@@ -312,7 +312,7 @@ def test_the_log_keeps_notifications_attempts_and_bodies_for_the_retention(
     instance: dict[str, Any], notify: Notify, setenv: Any
 ) -> None:
     """EVENT_RETENTION_DAYS (the template's EventRetentionDays) sets the TTL of every log item."""
-    from bcevents.storage import get_storage, instance_key
+    from bcevents.aws.tables import get_storage, instance_key
 
     setenv(EVENT_RETENTION_DAYS="7")
     [n] = notify(instance, 1)
@@ -333,10 +333,10 @@ def test_a_notification_enqueued_twice_in_one_call_is_logged_once(
 ) -> None:
     [n] = notify(instance, 1)
 
-    eventlog.record_enqueued([n, n])
+    event_log.record_enqueued([n, n])
 
     assert _ids(api.get(f"/instances/{instance['id']}/events")) == [n.id]
-    assert eventlog.load_body(instance["id"], n.id) == n.body
+    assert event_log.load_body(instance["id"], n.id) == n.body
 
 
 # --- another organization ----------------------------------------------------------------------
@@ -365,5 +365,5 @@ def test_another_organization_gets_404_for_every_route(
 
     assert response.status == 404, response.body
     assert response.body["message"] == f"No instance {instance['id']} in this organization"
-    assert (eventlog.get_notification(instance["id"], n.id) or {}).get("redeliveries") is None
+    assert (event_log.get_notification(instance["id"], n.id) or {}).get("redeliveries") is None
     assert api.request(method, url, body).status in (200, 202)

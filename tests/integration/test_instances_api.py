@@ -257,7 +257,7 @@ def test_patch_merges_configuration_keys_and_keeps_masked_secrets(api: ApiClient
     assert response.body["name"] == "renamed"
     assert response.body["eventsNotificationCallbackUrl"] == new_callback
     assert response.body["configuration"]["event.poller.refresh_interval"] == 15
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     stored = get_storage().get_instance(str(created["id"]))
     assert stored is not None
@@ -356,7 +356,7 @@ def test_the_webhook_secret_rotates_and_the_old_one_signs_for_a_grace_period(
     new_secret = response.body["webhookSigningSecret"]
     assert new_secret.startswith("whsec_")
     assert new_secret != created["webhookSigningSecret"]
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     stored = get_storage().get_instance(str(created["id"]))
     assert stored is not None

@@ -64,7 +64,7 @@ def test_no_secret_reaches_a_response_or_a_log_line(
         t for t in store.requests if t.path == "/oauth2/token"
     ]  # the access token issued by the exchange is a secret too
     assert issued
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     oauth_item = get_storage().get_instance(str(created[1].body["id"]))
     assert oauth_item is not None

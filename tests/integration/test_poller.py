@@ -146,7 +146,7 @@ def test_a_crash_after_a_page_repeats_at_most_one_page(
     start = _later(sandbox)
     ids = sandbox.store.create_orders(1000, start=start, step_seconds=1)
     sandbox.store.set_clock(start + timedelta(seconds=1100))
-    from bcevents.storage import Storage
+    from bcevents.aws.tables import Storage
 
     real = Storage.put_watermark
     calls: list[int] = []
@@ -164,7 +164,7 @@ def test_a_crash_after_a_page_repeats_at_most_one_page(
     with pytest.raises(Killed):
         run_poll(instance)
     monkeypatch.setattr(Storage, "put_watermark", real)
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     get_storage().instances.delete_item(Key={"pk": f"INSTANCE#{instance}", "sk": "LEASE"})  # it expires
 
@@ -369,7 +369,7 @@ def test_an_idle_poll_writes_no_watermark(
     api: ApiClient, sandbox: SandboxServer, aws: StackResources
 ) -> None:
     """An idle poll costs one request per resource and no DynamoDB write (the cost model's main term)."""
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     instance = _legacy(api, sandbox)
     _later(sandbox)
@@ -387,8 +387,8 @@ def test_an_idle_poll_writes_no_watermark(
 
 def test_a_poll_that_outlived_its_lease_cannot_overwrite_a_newer_checkpoint(aws: StackResources) -> None:
     """Fencing: the poll that took over (a later lease token) wins; the stale one is told LeaseHeld."""
+    from bcevents.aws.tables import get_storage
     from bcevents.errors import LeaseHeld
-    from bcevents.storage import get_storage
 
     storage = get_storage()
     newer = {"updated_at": "2026-01-02T00:00:00+00:00", "seen": {}}
@@ -404,7 +404,7 @@ def test_a_poll_that_outlived_its_lease_cannot_overwrite_a_newer_checkpoint(aws:
 
 
 def test_lease_tokens_grow_with_each_lease(aws: StackResources) -> None:
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     storage = get_storage()
     first = storage.acquire_lease("1", "a", 10)

@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from bcevents import eventlog
+from bcevents.aws import event_log
+from callbacks import CallbackReceiver, Reply
 from devstack.resources import StackResources
 from tests.integration.conftest import Deliveries, set_retry_schedule
 from tests.support.api import ApiClient
-from tests.support.receiver import CallbackReceiver, Reply
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
@@ -27,7 +27,7 @@ def _short_scans(setenv: Any) -> None:
 
 
 def _state(n: Any) -> dict[str, Any]:
-    item = eventlog.get_notification(n.instance_id, n.id)
+    item = event_log.get_notification(n.instance_id, n.id)
     assert item is not None
     return item
 
@@ -150,10 +150,10 @@ def test_a_redelivery_gets_the_whole_retry_schedule_again(
 def test_a_notification_whose_body_was_too_large_to_keep_cannot_be_redelivered(
     api: ApiClient, make_instance: MakeInstance, notify: Notify, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(eventlog, "MAX_STORED_BODY_BYTES", 100)
+    monkeypatch.setattr(event_log, "MAX_STORED_BODY_BYTES", 100)
     item = make_instance("http://127.0.0.1:9/hook")
     [n] = notify(item, 5)
-    eventlog.record_enqueued([n])
+    event_log.record_enqueued([n])
 
     response = api.post(f"/instances/{item['id']}/events/{n.id}/redeliver")
 
@@ -161,7 +161,7 @@ def test_a_notification_whose_body_was_too_large_to_keep_cannot_be_redelivered(
     assert "body was not kept" in response.body["message"]
     [listed] = api.get(f"/instances/{item['id']}/events").body["notifications"]
     assert listed["redeliverable"] is False
-    assert eventlog.load_body(item["id"], n.id) is None
+    assert event_log.load_body(item["id"], n.id) is None
     bulk = api.post(f"/instances/{item['id']}/events/redeliver", {"status": "NEW"})
     assert (bulk.status, bulk.body["redelivered"], bulk.body["notRedeliverable"]) == (202, 0, [n.id])
     assert "redeliveries" not in _state(n)
@@ -176,7 +176,7 @@ def test_nothing_is_redelivered_while_the_instance_events_are_off(
 ) -> None:
     item = make_instance("http://127.0.0.1:9/hook")
     [n] = notify(item, 5)
-    eventlog.record_enqueued([n])
+    event_log.record_enqueued([n])
     assert api.delete(f"/instances/{item['id']}/events/enabled").status == 200
 
     response = api.post(f"/instances/{item['id']}{path.format(nid=n.id)}", body)
@@ -210,7 +210,7 @@ def test_recovering_failed_notifications_of_a_range_resends_exactly_those(
     yesterday = datetime.now(UTC) - timedelta(days=1)
     old, first, second = (notify(item, order_id)[0] for order_id in (1, 2, 3))
     for n, at in ((old, yesterday - timedelta(days=2)), (first, yesterday), (second, yesterday)):
-        eventlog.record_enqueued([n], now=at)
+        event_log.record_enqueued([n], now=at)
     _fail_to_dead_letters(deliveries, receiver, monkeypatch, old, first, second)
     receiver.script("/hook", Reply(200))
     [fine] = notify(item, 4)
@@ -240,7 +240,7 @@ def test_a_bulk_redelivery_continues_with_its_cursor(
     item = make_instance("http://127.0.0.1:9/hook")
     notifications = [notify(item, order_id)[0] for order_id in range(1, 4)]
     for i, n in enumerate(notifications):
-        eventlog.record_enqueued([n], now=datetime(2025, 3, 4, 10, i, tzinfo=UTC))
+        event_log.record_enqueued([n], now=datetime(2025, 3, 4, 10, i, tzinfo=UTC))
 
     first = api.post(f"/instances/{item['id']}/events/redeliver", {"status": "NEW", "limit": 2})
     second = api.post(
@@ -374,7 +374,7 @@ def test_the_dead_letter_scan_stops_at_its_budget_and_releases_what_it_saw(
     notify: Notify,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bcevents import dlq
+    from bcevents.aws import queues
 
     item = make_instance("http://127.0.0.1:9/hook")
     other = make_instance("http://127.0.0.1:9/hook")
@@ -386,7 +386,7 @@ def test_the_dead_letter_scan_stops_at_its_budget_and_releases_what_it_saw(
             MessageBody=n.body.decode(),
             MessageAttributes={"instance_id": {"DataType": "String", "StringValue": other["id"]}},
         )
-    monkeypatch.setattr(dlq, "MAX_MESSAGES", 10)
+    monkeypatch.setattr(queues, "MAX_MESSAGES", 10)
 
     response = api.post(f"/instances/{item['id']}/events/dead-letters/redrive")
 
@@ -400,7 +400,7 @@ def test_the_dead_letter_scan_stops_at_its_budget_and_releases_what_it_saw(
 def test_redelivery_entries_carry_the_notification_attributes(
     make_instance: MakeInstance, notify: Notify
 ) -> None:
-    from bcevents.redelivery import redelivery_entry
+    from bcevents.api.redelivery import redelivery_entry
 
     item = make_instance("http://127.0.0.1:9/hook")
     [n] = notify(item, 1)

@@ -33,9 +33,9 @@ def test_api_sample_events_run(
 ) -> None:
     """Given the sample's own instance id and a real organization, the sample answers as documented."""
     from api_handler import lambda_handler
-    from bcevents import schedules
-    from bcevents.organizations import create_organization
-    from bcevents.storage import get_storage
+    from bcevents.api.access import create_organization
+    from bcevents.aws import schedules
+    from bcevents.aws.tables import get_storage
 
     monkeypatch.setattr(schedules, "trigger_poll", lambda instance_id: None)  # no Lambda service in moto
     org = create_organization("samples")

@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from bcevents import eventlog
-from bcevents.eventlog import Attempt, Status
-from bcevents.storage import Storage, get_storage
+from bcevents import clock
+from bcevents.aws import event_log
+from bcevents.aws.event_log import Attempt, Status
+from bcevents.aws.tables import Storage, get_storage
 from bcsandbox import SandboxServer
+from callbacks import CallbackReceiver, Reply
 from devstack.resources import StackResources
 from tests.integration.conftest import Deliveries
 from tests.support.api import ApiClient
 from tests.support.bodies import legacy_filled
 from tests.support.pipeline import drain, run_poll
-from tests.support.receiver import CallbackReceiver, Reply
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
@@ -199,10 +200,10 @@ def test_polling_is_late_and_lag_grows_when_no_poll_was_recorded_for_long(
     get_storage().put_status(
         str(instance),
         {
-            "recorded_date": eventlog.iso(two_hours_ago),
+            "recorded_date": clock.iso_seconds(two_hours_ago),
             "last_poll": {
-                "started_date": eventlog.iso(two_hours_ago),
-                "finished_date": eventlog.iso(two_hours_ago),
+                "started_date": clock.iso_seconds(two_hours_ago),
+                "finished_date": clock.iso_seconds(two_hours_ago),
                 "duration_ms": 800,
                 "outcome": "polled",
                 "requests": 4,
@@ -251,10 +252,10 @@ def test_the_24_hour_counters_count_events_by_where_their_notifications_stand(
     now = datetime.now(UTC)
     delivered, failed, pending = notify(item, *range(1, 11)), notify(item, 11, 12), notify(item, 13)
     old = notify(item, 14)
-    eventlog.record_enqueued([*delivered, *failed, *pending], now=now - timedelta(hours=1))
-    eventlog.record_enqueued(old, now=now - timedelta(hours=25))
+    event_log.record_enqueued([*delivered, *failed, *pending], now=now - timedelta(hours=1))
+    event_log.record_enqueued(old, now=now - timedelta(hours=25))
     for n, status in ((delivered[0], Status.DELIVERED), (failed[0], Status.FAILED)):
-        eventlog.record_attempt(n, Attempt(number=1, at=now, latency_ms=5, status_code=200), status)
+        event_log.record_attempt(n, Attempt(number=1, at=now, latency_ms=5, status_code=200), status)
 
     counters = _status(api, item["id"])["last24Hours"]
 

@@ -106,7 +106,7 @@ class Received:
 
 
 class Harness:
-    """Instances created through the API, polled through the poll function, read off the queue."""
+    """Instances created through the API, polled through the poll function, read off the queues."""
 
     def __init__(self, api: ApiClient, sandbox: SandboxServer, aws: StackResources) -> None:
         self.api = api
@@ -159,7 +159,7 @@ class Harness:
 
     # --- polling -------------------------------------------------------------------------------
     def poll(self, instance: str, context: LambdaContext | None = None) -> dict[str, Any]:
-        """Invoke the poll function as the schedule does, then take what it enqueued off the queue."""
+        """Invoke the poll function as the schedule does, then take what it enqueued off the queues."""
         from poll_handler import lambda_handler
 
         event = load_event("poll.json")
@@ -191,7 +191,7 @@ class Harness:
 
     # --- the instance's items ------------------------------------------------------------------
     def lease(self, instance: str) -> dict[str, Any] | None:
-        from bcevents.storage import get_storage
+        from bcevents.aws.tables import get_storage
 
         item: dict[str, Any] | None = (
             get_storage()
@@ -202,7 +202,7 @@ class Harness:
 
     def expire_lease(self, instance: str) -> None:
         """What time does to the lease of a run that died: it expires and the next run takes it."""
-        from bcevents.storage import get_storage
+        from bcevents.aws.tables import get_storage
 
         get_storage().instances.delete_item(Key={"pk": f"INSTANCE#{instance}", "sk": "LEASE"})
 
@@ -210,7 +210,7 @@ class Harness:
         """Another invocation holds (or has taken over) the lease."""
         import time
 
-        from bcevents.storage import get_storage
+        from bcevents.aws.tables import get_storage
 
         get_storage().instances.put_item(
             Item={
@@ -224,7 +224,7 @@ class Harness:
     def take_over(self, instance: str, owner: str = "the-run-that-took-over") -> None:
         """Another invocation takes the expired lease over and checkpoints first (what it read):
         from then on the stale run's checkpoints must be refused."""
-        from bcevents.storage import get_storage
+        from bcevents.aws.tables import get_storage
 
         storage = get_storage()
         self.expire_lease(instance)
@@ -234,7 +234,7 @@ class Harness:
             storage.put_watermark(instance, resource, watermark, token if token is not None else owner)
 
     def watermarks(self, instance: str) -> dict[str, Any]:
-        from bcevents.storage import get_storage
+        from bcevents.aws.tables import get_storage
 
         return get_storage().get_watermarks(instance)
 
@@ -362,16 +362,16 @@ def writes_lease(params: dict[str, Any]) -> bool:
 
 def dynamodb_client() -> Any:
     """The client the storage module writes watermarks and the lease with."""
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     return get_storage().instances.meta.client
 
 
 def events_queue_client() -> Any:
     """The client the poller enqueues notifications with."""
-    from bcevents import queue
+    from bcevents.aws import clients
 
-    return queue._client()
+    return clients.sqs()
 
 
 # The delivery harness of the integration tests (receiver, instances, the events queue driven

@@ -53,8 +53,8 @@ def _request(client: ApiClient, method: str, path: str, values: dict[str, str]) 
 
 def _known_values(item: dict[str, Any]) -> dict[str, str]:
     """Path parameter values that exist for the instance: its id and a notification of its log."""
-    from bcevents.envelope import ChangeEvent, InstanceInfo, build_notifications
-    from bcevents.eventlog import record_enqueued
+    from bcevents.aws.event_log import record_enqueued
+    from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications
 
     info = InstanceInfo(item["id"], item["name"], [], item["org_id"], item["user_id"])
     change = ChangeEvent("CREATED", "1", datetime.now(UTC), {"id": 1})
@@ -72,7 +72,7 @@ def _secrets(client: ApiClient) -> tuple[str, str]:
 @pytest.fixture
 def triggered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Polls started by "poll now" (no Lambda service in moto)."""
-    from bcevents import schedules
+    from bcevents.aws import schedules
 
     started: list[str] = []
     monkeypatch.setattr(schedules, "trigger_poll", started.append)
@@ -92,7 +92,7 @@ def test_only_the_instances_organization_gets_in(
     wrong credential, answers organization B exactly as for an instance that does not exist
     (item routes) or shows B only its own (collections), changes nothing of A's on any of those,
     and succeeds for A."""
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     owner = api
     created = owner.post("/instances", _instance_body("owned by A"))

@@ -72,7 +72,7 @@ def test_a_batch_sqs_keeps_refusing_fails_the_run_before_its_checkpoint(
 ) -> None:
     """Invariant: when entries still fail after the retries, the page is not checkpointed (the run
     fails loudly); the next run sends it again, so nothing is lost and at most a page repeats."""
-    from bcevents.queue import EnqueueFailed
+    from bcevents.aws.queues import EnqueueFailed
 
     instance, ids = _backlog(harness)
     aws_edge.partial_batch(

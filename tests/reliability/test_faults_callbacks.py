@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bcevents import eventlog
+from bcevents.aws import event_log
+from callbacks import CallbackReceiver
 from tests.integration.conftest import Deliveries
-from tests.support.receiver import CallbackReceiver
 
 MakeInstance = Callable[..., dict[str, Any]]
 Notify = Callable[..., list[Any]]
@@ -179,9 +179,9 @@ def test_a_callback_with_an_invalid_certificate_is_retried_and_never_delivered(
     deliveries.run_until_empty()
 
     assert server.requests == []
-    attempts = eventlog.list_attempts(n.instance_id, n.id)
+    attempts = event_log.list_attempts(n.instance_id, n.id)
     assert [a["error"] for a in attempts] == ["SSLError"] * 4
-    state = eventlog.get_notification(n.instance_id, n.id)
+    state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
     assert state["status"] == "FAILED"
     assert len(deliveries.dead_letters()) == 1

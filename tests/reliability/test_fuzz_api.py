@@ -77,7 +77,7 @@ def api_gateway(environ: dict[str, Any], start_response: StartResponse) -> Itera
 @pytest.fixture
 def instance_id(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> str:
     """An instance of the fuzzing organization ("poll now" cannot invoke Lambda in moto)."""
-    from bcevents import schedules
+    from bcevents.aws import schedules
 
     monkeypatch.setattr(schedules, "trigger_poll", lambda instance_id: None)
     body = api_account("https://api.bigcommerce.com/stores/abc123/v3/", "t", "https://hooks.example.com/x")
@@ -101,7 +101,7 @@ def _says_what_is_wrong(status: int, body: Any) -> str | None:
 def test_no_generated_request_gets_a_5xx_and_every_4xx_names_the_problem(
     api: ApiClient, instance_id: str
 ) -> None:
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     storage = get_storage()
     original = storage.get_instance(instance_id)

@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from bcevents import poller
+from bcevents.polling import strategies
 from bcsandbox import views
 from tests.reliability.conftest import (
     WRITES,
@@ -202,7 +202,7 @@ class PollerModel(RuleBasedStateMachine):
     @rule(checkpoints=st.integers(1, 3))
     def poll_killed_before_a_checkpoint(self, checkpoints: int) -> None:
         """The process dies after enqueueing a page, before its checkpoint; the lease then expires."""
-        from bcevents.storage import Storage
+        from bcevents.aws.tables import Storage
 
         real = Storage.put_watermark
         calls: list[int] = []
@@ -291,7 +291,7 @@ class PollerModel(RuleBasedStateMachine):
     @rule(on_call=st.integers(1, 3))
     def poll_when_sqs_refuses_part_of_a_batch(self, on_call: int) -> None:
         """From the ``on_call``-th SendMessageBatch on, SQS refuses half of each batch (retries too)."""
-        from bcevents.queue import EnqueueFailed
+        from bcevents.aws.queues import EnqueueFailed
 
         edge = AwsEdge()
         edge.partial_batch(
@@ -462,7 +462,7 @@ def _no_settle_lag(setenv: Any, stack: contextlib.ExitStack) -> None:
 def _keyset_skips_an_id(setenv: Any, stack: contextlib.ExitStack) -> None:
     """An off-by-one in the id keyset of a same-second burst (v2 id bounds are inclusive)."""
     skipping = lambda plan: lambda after: ("min_id", str(after + 2))  # noqa: E731
-    stack.enter_context(mock.patch.object(poller, "_id_keyset", skipping))
+    stack.enter_context(mock.patch.object(strategies, "id_keyset", skipping))
 
 
 MUTANTS = {"no-settle-lag": _no_settle_lag, "keyset-skips-an-id": _keyset_skips_an_id}

@@ -94,7 +94,7 @@ def test_a_run_ending_inside_a_same_second_burst_repeats_at_most_one_page(
     ids = harness.store.create_orders(4 * page)  # one second, four pages
     harness.settle()
     if ending == "killed":
-        from bcevents.storage import Storage
+        from bcevents.aws.tables import Storage
 
         def killed(*args: Any, **kwargs: Any) -> None:
             raise Killed

@@ -67,7 +67,7 @@ def test_no_credential_reaches_a_log_a_result_an_error_a_message_or_a_table(
     """Given a legacy instance (password, signature key) and an API-account instance (access
     token), each polled on every path (delivered, 401, 5xx, malformed, 429 storm, clock
     unreadable) with the service logging at DEBUG, no secret appears anywhere."""
-    from bcevents.storage import get_storage
+    from bcevents.aws.tables import get_storage
 
     store = harness.store
     legacy = harness.legacy(

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from bcevents.errors import StoreRequestFailed
+from callbacks import CallbackReceiver, Reply
 from tests.integration.conftest import Deliveries
 from tests.reliability.conftest import Harness
 from tests.support.api import ApiClient
 from tests.support.bodies import api_account
-from tests.support.receiver import CallbackReceiver, Reply
 
 STORE_KEY = "configuration.store.url"
 CALLBACK_KEY = "configuration.event.notification.callback.url"
@@ -275,7 +275,7 @@ def test_a_callback_saved_while_private_networks_were_allowed_is_refused_once_th
     """The connect-time guard does not trust what was checked when the instance was saved: a
     loopback callback (in any notation) saved under ALLOW_PRIVATE_NETWORKS=true is refused at
     delivery once the deployment says false; the attempt is EgressRefused and nothing connects."""
-    from bcevents import eventlog
+    from bcevents.aws import event_log
 
     item = make_instance(callback(receiver, listener))
     [n] = notify(item, 1)
@@ -285,7 +285,7 @@ def test_a_callback_saved_while_private_networks_were_allowed_is_refused_once_th
     _, response = deliveries.run()
 
     assert len(response["batchItemFailures"]) == 1
-    [attempt] = eventlog.list_attempts(n.instance_id, n.id)
+    [attempt] = event_log.list_attempts(n.instance_id, n.id)
     assert attempt["error"] == "EgressRefused"
     assert listener.accepted == 0
 

@@ -46,7 +46,7 @@ class ApiClient:
 
     @classmethod
     def with_new_organization(cls, name: str) -> ApiClient:
-        from bcevents.organizations import create_organization
+        from bcevents.api.access import create_organization
 
         org = create_organization(name)
         return cls(f"User {org.user_secret}, Organization {org.organization_secret}")

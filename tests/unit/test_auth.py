@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bcevents.auth import hash_secret, new_webhook_secret, parse_authorization, secret_matches
+from bcevents.api.access import hash_secret, parse_authorization, secret_matches
+from bcevents.delivery.signing import new_webhook_secret
 from bcevents.errors import Unauthorized
 
 

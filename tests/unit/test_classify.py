@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bcevents.classify import dotted, event_type, object_id, updated_date
-from bcevents.configuration import ResourceConfig
-from bcevents.watermark import MAX_SEEN, Watermark
+from bcevents.compat.classify import dotted, event_type, object_id, updated_date
+from bcevents.compat.configuration import ResourceConfig
+from bcevents.polling.watermark import MAX_SEEN, Watermark
 
 RFC = "EEE, dd MMM yyyy HH:mm:ss Z"
 

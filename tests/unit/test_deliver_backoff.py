@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
 
 import pytest
 
+from bcevents.delivery import retry
+from bcevents.delivery.retry import next_delay, retry_after_seconds
 from bcevents.settings import DEFAULT_RETRY_SCHEDULE
 
 SCHEDULE = (4, 12, 48)
@@ -16,19 +17,8 @@ JITTER = 0.2
 MAX_RETRY_AFTER_SECONDS = 86_400
 
 
-# bcevents.delivery is imported when a test runs, not at collection: it creates Powertools'
-# Metrics, which read their namespace from the environment the test fixtures set.
-def next_delay(*args: Any, **kwargs: Any) -> float | None:
-    from bcevents import delivery
-
-    assert (delivery.JITTER, delivery.MAX_RETRY_AFTER_SECONDS) == (JITTER, MAX_RETRY_AFTER_SECONDS)
-    return delivery.next_delay(*args, **kwargs)
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    from bcevents import delivery
-
-    return delivery.retry_after_seconds(value, now)
+def test_the_schedule_constants_are_the_documented_ones() -> None:
+    assert (retry.JITTER, retry.MAX_RETRY_AFTER_SECONDS) == (JITTER, MAX_RETRY_AFTER_SECONDS)
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from bcevents.envelope import (
+from bcevents.compat.envelope import (
     MAX_EVENTS,
     ChangeEvent,
     InstanceInfo,

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
+from bcevents.api.events import decode_cursor, encode_cursor
 from bcevents.errors import InvalidRequest
-from bcevents.events_api import decode_cursor, encode_cursor
 
 KEY = "2025-03-04T10:20:00Z#6f1d8a52-3c0b-5e55-9a37-0c2b4d1e7a90"
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bcevents.javadate import compile_pattern, parse_date_lenient
-from bcevents.javazone import resolve_zone
+from bcevents.compat.javadate import compile_pattern, parse_date_lenient
+from bcevents.compat.javazone import resolve_zone
 
 RFC2822 = "EEE, dd MMM yyyy HH:mm:ss Z"
 CE_CREATED = "EEE MMM dd HH:mm:ss z yyyy"

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from bcevents.auth import new_webhook_secret
-from bcevents.signing import (
+from bcevents.delivery.signing import (
     MAX_PREVIOUS_SECRETS,
     ROTATION_GRACE,
     cloud_elements_signature,
+    new_webhook_secret,
     rotated,
     signature_headers,
     signing_secrets,

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bcevents.urltemplate import (
+from bcevents.compat.urltemplate import (
     Placeholder,
     render_text,
     render_url,

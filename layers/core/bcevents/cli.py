@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bcevents.organizations import create_organization
+from bcevents.api.access import create_organization
 
 
 def main(argv: list[str] | None = None) -> int:

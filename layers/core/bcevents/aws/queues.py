@@ -1,0 +1,201 @@
+"""The events queue and its dead-letter queue: every SQS call the service makes.
+
+- Notifications go to the events queue in batches of ten (:func:`send_entries`).
+- Backoff lives in message visibility: a failed notification stays invisible until its next
+  attempt, at most SQS's 12 hours at a time (:func:`postpone`). A notification whose attempts are
+  exhausted is copied to the dead-letter queue by delivery itself, with its attempt count, and
+  the original is then deleted (:func:`dead_letter`).
+- SQS's own redrive (StartMessageMoveTask) moves every message of a queue, whoever it belongs
+  to, so :func:`redrive_instance` scans the dead-letter queue in receives of ten: a message of the
+  instance is sent back to the events queue and then deleted; any other message is kept hidden
+  until the scan ends and then made visible again at once. A scan is bounded (messages and
+  seconds) and says whether it saw the queue empty; the next one goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from bcevents.aws import clients
+from bcevents.compat.envelope import Notification, to_sqs_entry
+from bcevents.errors import ServiceError
+from bcevents.observability import logger
+from bcevents.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+SQS_BATCH = 10
+_ATTEMPTS = 3
+
+
+class EnqueueFailed(ServiceError):
+    """Some notifications could not be sent to the events queue (the poll will repeat them)."""
+
+
+def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None) -> None:
+    """Send SQS entries (``Id``, ``MessageBody``, ``MessageAttributes``) in batches of ten.
+
+    SendMessageBatch can succeed for some entries and fail for others; the failed ones are sent
+    again (twice more), and if any still fail the caller is told, so it does not checkpoint.
+    """
+    url = queue_url or get_settings().events_queue_url
+    for start in range(0, len(entries), SQS_BATCH):
+        pending = list(entries[start : start + SQS_BATCH])
+        for _ in range(_ATTEMPTS):
+            response = clients.sqs().send_message_batch(QueueUrl=url, Entries=pending)  # type: ignore[arg-type]
+            failed = {failure["Id"] for failure in response.get("Failed", [])}
+            if not failed:
+                break
+            logger.warning("some notifications were not enqueued", extra={"failed": len(failed)})
+            pending = [entry for entry in pending if entry["Id"] in failed]
+        else:
+            raise EnqueueFailed(f"{len(pending)} notifications could not be enqueued")
+
+
+#: The message attribute naming a redelivery's number (absent on a first delivery).
+REDELIVERY_ATTRIBUTE = "redelivery"
+#: SQS refuses a visibility timeout above 12 hours.
+MAX_VISIBILITY_SECONDS = 43_200
+#: What SQS answers when the receipt handle is stale (the message was received again meanwhile).
+_STALE_HANDLE_CODES = frozenset({"ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"})
+
+
+def postpone(receipt_handle: str, seconds: int) -> None:
+    """Keep a received message of the events queue invisible for ``seconds`` (capped at 12 hours).
+
+    A stale receipt handle is not an error: the message then comes back after the queue's own
+    visibility timeout, and its next receipt checks when it is due again.
+    """
+    visibility = max(0, min(seconds, MAX_VISIBILITY_SECONDS))
+    try:
+        clients.sqs().change_message_visibility(
+            QueueUrl=get_settings().events_queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=visibility,
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in _STALE_HANDLE_CODES:
+            raise
+        logger.warning("message visibility not changed: stale receipt handle", extra={"seconds": visibility})
+
+
+def dead_letter(notification: Notification, *, attempts: int, last_error: str, redelivery: int = 0) -> None:
+    """Send a copy of the notification to the dead-letter queue, with why and after how many attempts."""
+    entry = to_sqs_entry(notification)
+    attributes: dict[str, Any] = {
+        **entry.get("MessageAttributes", {}),
+        "attempts": {"DataType": "Number", "StringValue": str(attempts)},
+        "last_error": {"DataType": "String", "StringValue": last_error},
+    }
+    if redelivery:
+        attributes[REDELIVERY_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(redelivery)}
+    clients.sqs().send_message(
+        QueueUrl=get_settings().events_dlq_url, MessageBody=entry["MessageBody"], MessageAttributes=attributes
+    )
+
+
+#: Messages received per scan at most (other instances' included), and its time budget.
+MAX_MESSAGES = 1_000
+MAX_SECONDS = 20.0
+#: Received messages stay hidden this long unless the scan ends first (a crashed scan's too).
+SCAN_VISIBILITY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a message of the instance: send ``entry`` back, drop it, or leave it."""
+
+    entry: dict[str, Any] | None = None  # a SendMessageBatch entry for the events queue
+    drop: bool = False  # delete it without sending (nothing is left to deliver)
+
+
+@dataclass
+class Scan:
+    """What a scan did."""
+
+    moved: list[str] = field(default_factory=list)  # entry ids (notification ids) sent back
+    dropped: int = 0
+    left: int = 0  # messages seen and left in the queue (other instances', undecidable ones)
+    complete: bool = False  # a receive came back empty: every visible message was seen
+
+
+def message_attribute(message: dict[str, Any], name: str) -> str | None:
+    """A string attribute of a received message."""
+    value = (message.get("MessageAttributes") or {}).get(name) or {}
+    found = value.get("StringValue")
+    return str(found) if found is not None else None
+
+
+def redrive_instance(instance_id: str, decide: Callable[[dict[str, Any]], Decision]) -> Scan:
+    """Move the instance's dead letters (``instance_id`` attribute) back to the events queue.
+
+    ``decide`` sees each of the instance's messages (as ReceiveMessage returns it). A message is
+    deleted only after its entry was sent, so a failure leaves it in the dead-letter queue.
+    """
+    settings = get_settings()
+    sqs = clients.sqs()
+    scan = Scan()
+    hidden: list[str] = []
+    deadline = time.monotonic() + MAX_SECONDS
+    received = 0
+    try:
+        while received < MAX_MESSAGES and time.monotonic() < deadline:
+            messages = sqs.receive_message(
+                QueueUrl=settings.events_dlq_url,
+                MaxNumberOfMessages=SQS_BATCH,
+                VisibilityTimeout=SCAN_VISIBILITY_SECONDS,
+                WaitTimeSeconds=settings.dlq_receive_wait_seconds,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                scan.complete = True
+                break
+            received += len(messages)
+            entries: list[dict[str, Any]] = []
+            done: list[str] = []
+            for message in messages:
+                handle = message["ReceiptHandle"]
+                decision = (
+                    decide(dict(message))
+                    if message_attribute(dict(message), "instance_id") == instance_id
+                    else Decision()
+                )
+                if decision.entry is not None:
+                    entries.append(decision.entry)
+                    done.append(handle)
+                elif decision.drop:
+                    scan.dropped += 1
+                    done.append(handle)
+                else:
+                    scan.left += 1
+                    hidden.append(handle)
+            send_entries(entries)
+            scan.moved += [entry["Id"] for entry in entries]
+            _delete(sqs, settings.events_dlq_url, done)
+    finally:
+        _release(sqs, settings.events_dlq_url, hidden)
+    return scan
+
+
+def _delete(sqs: SQSClient, url: str, handles: list[str]) -> None:
+    for start in range(0, len(handles), SQS_BATCH):
+        chunk = handles[start : start + SQS_BATCH]
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+        )
+
+
+def _release(sqs: SQSClient, url: str, handles: list[str]) -> None:
+    """Make messages the scan left visible again now (not after SCAN_VISIBILITY_SECONDS)."""
+    for start in range(0, len(handles), SQS_BATCH):
+        chunk = handles[start : start + SQS_BATCH]
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)],
+        )

@@ -1,0 +1,251 @@
+"""DynamoDB access: the only module that talks to the tables.
+
+InstancesTable (``pk``/``sk``) holds per instance ``INSTANCE#<id>``: the instance (``INSTANCE``),
+one watermark per resource (``WATERMARK#<resource>``), the poll lease (``LEASE``) and the last
+polls' status (``STATUS``); the ``ByOrganization`` index lists an organization's instances.
+Organizations (``ORG#<id>``) and users (``USER#<secret hash>``) live there too. EventsTable holds
+notifications, delivery attempts and notification bodies, partitioned by instance, expired by
+TTL; its ``ByCreatedDate`` index lists an instance's notifications by creation date.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from bcevents.aws import clients
+from bcevents.aws.items import Item as Item  # noqa: PLC0414 - re-exported: the type of every item
+from bcevents.aws.items import conditional_failed, instance_key, to_dynamo, to_plain, without_keys
+from bcevents.errors import InstanceNotFound, LeaseHeld
+from bcevents.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+class Storage:
+    """The two tables, with the reads and writes the service needs.
+
+    Transactions go through ``table.meta.client``, which (being a resource's client) takes plain
+    Python values and serializes them itself.
+    """
+
+    def __init__(self, instances: Table, events: Table) -> None:
+        self.instances = instances
+        self.events = events
+
+    # organizations and users ---------------------------------------------------------------
+    def put_organization(self, org_id: str, name: str, user_id: str, user_hash: str, org_hash: str) -> None:
+        """Create an organization and its first user in one transaction."""
+        client = self.instances.meta.client
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.instances.name,
+                        "Item": to_dynamo({"pk": f"ORG#{org_id}", "sk": "ORG", "name": name}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.instances.name,
+                        "Item": to_dynamo(
+                            {
+                                "pk": f"USER#{user_hash}",
+                                "sk": "USER",
+                                "user_id": user_id,
+                                "org_id": org_id,
+                                "org_hash": org_hash,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    def get_user(self, user_hash: str) -> Item | None:
+        """The user whose secret hashes to ``user_hash``."""
+        item = self.instances.get_item(Key={"pk": f"USER#{user_hash}", "sk": "USER"}).get("Item")
+        return to_plain(item) if item else None
+
+    # instances -----------------------------------------------------------------------------
+    def put_new_instance(self, item: Item) -> bool:
+        """Write a new instance; False if its id is already taken."""
+        try:
+            self.instances.put_item(
+                Item=to_dynamo({"pk": instance_key(item["id"]), "sk": "INSTANCE", **item}),
+                ConditionExpression=Attr("pk").not_exists(),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def get_instance(self, instance_id: str) -> Item | None:
+        """An instance by id, whatever its organization (callers check ownership)."""
+        item = self.instances.get_item(
+            Key={"pk": instance_key(instance_id), "sk": "INSTANCE"}, ConsistentRead=True
+        ).get("Item")
+        return without_keys(to_plain(item)) if item else None
+
+    def replace_instance(self, item: Item) -> None:
+        """Overwrite an existing instance (it must still exist: a concurrent delete wins)."""
+        try:
+            self.instances.put_item(
+                Item=to_dynamo({"pk": instance_key(item["id"]), "sk": "INSTANCE", **item}),
+                ConditionExpression=Attr("pk").exists(),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                raise InstanceNotFound(item["id"]) from None
+            raise
+
+    def update_instance_fields(self, instance_id: str, **fields: Any) -> None:
+        """Set a few top-level attributes of an existing instance."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": to_dynamo(value) for i, value in enumerate(fields.values())}
+        try:
+            self.instances.update_item(
+                Key={"pk": instance_key(instance_id), "sk": "INSTANCE"},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ConditionExpression=Attr("pk").exists(),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                raise InstanceNotFound(instance_id) from None
+            raise
+
+    def list_instances(self, org_id: str) -> list[Item]:
+        """Every instance of one organization, oldest first (one partition of the index)."""
+        items: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "ByOrganization",
+            "KeyConditionExpression": Key("org_id").eq(org_id),
+        }
+        while True:
+            page = self.instances.query(**kwargs)
+            items += [without_keys(to_plain(i)) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_instance(self, instance_id: str) -> None:
+        """Remove an instance with its watermarks and lease (its event log expires by TTL)."""
+        with self.instances.batch_writer() as batch:
+            for item in self._partition(self.instances, instance_key(instance_id)):
+                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    # watermarks and lease ------------------------------------------------------------------
+    def get_watermarks(self, instance_id: str) -> dict[str, Item]:
+        """Every resource watermark of an instance, by resource name."""
+        response = self.instances.query(
+            KeyConditionExpression=Key("pk").eq(instance_key(instance_id))
+            & Key("sk").begins_with("WATERMARK#"),
+            ConsistentRead=True,
+        )
+        return {
+            str(item["sk"]).removeprefix("WATERMARK#"): without_keys(to_plain(item))
+            for item in response["Items"]
+        }
+
+    def put_watermark(self, instance_id: str, resource: str, watermark: Item, lease_token: int) -> None:
+        """Checkpoint a watermark, unless a later lease (a larger fencing token) wrote it already.
+
+        One conditional write (not a transaction with the lease item): a poll that outlived its
+        lease can no longer overwrite what the poll that took over has written.
+        """
+        try:
+            self.instances.put_item(
+                Item=to_dynamo(
+                    {
+                        "pk": instance_key(instance_id),
+                        "sk": f"WATERMARK#{resource}",
+                        **watermark,
+                        "lease_token": lease_token,
+                    }
+                ),
+                ConditionExpression=Attr("lease_token").not_exists() | Attr("lease_token").lte(lease_token),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                raise LeaseHeld(instance_id) from None
+            raise
+
+    def acquire_lease(self, instance_id: str, owner: str, seconds: int) -> int:
+        """Take the instance's poll lease, or raise LeaseHeld if another live poll has it.
+
+        Returns the lease's fencing token: the time of acquisition in milliseconds. A lease is
+        taken only after the previous one expired (minutes later), so tokens only grow, even
+        when an expired lease item has been removed by TTL.
+        """
+        now_ms = time.time_ns() // 1_000_000
+        now = now_ms // 1000
+        try:
+            self.instances.put_item(
+                Item={
+                    "pk": instance_key(instance_id),
+                    "sk": "LEASE",
+                    "owner": owner,
+                    "token": now_ms,
+                    "expires_at": now + seconds,
+                },
+                ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                raise LeaseHeld(instance_id) from None
+            raise
+        return now_ms
+
+    def release_lease(self, instance_id: str, owner: str) -> None:
+        """Give the lease back (a no-op if it was taken over after expiring)."""
+        try:
+            self.instances.delete_item(
+                Key={"pk": instance_key(instance_id), "sk": "LEASE"},
+                ConditionExpression=Attr("owner").eq(owner),
+            )
+        except ClientError as exc:
+            if not conditional_failed(exc):
+                raise
+
+    # poll status ---------------------------------------------------------------------------
+    def get_status(self, instance_id: str) -> Item | None:
+        """The instance's poll status item (an eventually consistent read: half the price)."""
+        item = self.instances.get_item(Key={"pk": instance_key(instance_id), "sk": "STATUS"}).get("Item")
+        return without_keys(to_plain(item)) if item else None
+
+    def put_status(self, instance_id: str, status: Item) -> None:
+        """Write the instance's poll status item whole."""
+        self.instances.put_item(Item=to_dynamo({"pk": instance_key(instance_id), "sk": "STATUS", **status}))
+
+    # helpers -------------------------------------------------------------------------------
+    @staticmethod
+    def _partition(table: Table, pk: str) -> Iterator[Item]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk),
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            page = table.query(**kwargs)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@lru_cache(maxsize=1)
+def get_storage() -> Storage:
+    """The tables of this deployment (one boto3 resource per process, reused across invocations)."""
+    settings = get_settings()
+    dynamodb = clients.dynamodb()
+    return Storage(dynamodb.Table(settings.instances_table), dynamodb.Table(settings.events_table))

@@ -1,0 +1,61 @@
+"""The pager: every resource of an instance, each paged with the strategy its endpoint allows.
+
+Per resource, a pass (``polling.window``) covers the window from the watermark to the store's
+clock; :func:`page_resource` picks the strategy (``polling.strategies``): a date keyset where the
+endpoint sorts by date, else a pinned window paged by id or page number. Pages of events go to a
+sink; the pager does no AWS I/O itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bcevents import clock
+from bcevents.compat.configuration import InstanceConfiguration
+from bcevents.errors import StoreRequestFailed, StoreUnavailable
+from bcevents.observability import logger
+from bcevents.polling.report import ResourceReport
+from bcevents.polling.sink import Sink
+from bcevents.polling.strategies import DateKeyset, PinnedWindow
+from bcevents.polling.window import ResourcePass, Store
+
+
+def poll_resources(
+    store: Store,
+    sink: Sink,
+    config: InstanceConfiguration,
+    watermarks: Mapping[str, dict[str, Any]],
+    *,
+    created_at: datetime,
+    reports: list[ResourceReport],
+) -> None:
+    """Poll every resource of the instance into ``reports``; a resource the store refuses does
+    not stop the others (OutOfTime does: the next run resumes)."""
+    for name, resource in config.poller_resources().items():
+        report = ResourceReport(name, started_at=clock.now().isoformat())
+        reports.append(report)
+        before = store.client.requests_made
+        try:
+            page_resource(
+                ResourcePass(store, sink, name, resource, watermarks.get(name), report, created_at=created_at)
+            )
+        except (StoreRequestFailed, StoreUnavailable) as exc:
+            report.error = str(exc)
+            logger.warning("resource poll failed", extra={"resource": name, "error": str(exc)})
+        finally:
+            report.requests = store.client.requests_made - before
+            report.finished_at = clock.now().isoformat()
+
+
+def page_resource(p: ResourcePass) -> None:
+    """Page through one resource's window with its endpoint's strategy, checkpointing every page."""
+    if p.settled:
+        p.report.polled_through = p.watermark.updated_at.isoformat()
+        return
+    if p.plan.sorted_by_date and not p.plan.raw:
+        DateKeyset(p).run()
+    else:
+        PinnedWindow(p).run()
+    p.report.complete = True

@@ -1,0 +1,36 @@
+"""The production sink: a page's events to the event log and the events queue, watermarks to the table.
+
+A page's events become Cloud Elements notifications (at most ten events each), logged as NEW in
+the event log and sent to the events queue, and only then may the pass checkpoint its watermark:
+a conditional write fenced by the run's lease token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bcevents import clock
+from bcevents.aws import event_log, queues
+from bcevents.aws.tables import Storage
+from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications, to_sqs_entry
+from bcevents.polling.watermark import Watermark
+
+
+@dataclass(frozen=True)
+class QueueSink:
+    """Notifications to the event log and the events queue; watermarks to the instances table."""
+
+    storage: Storage
+    instance: InstanceInfo
+    lease_token: int
+
+    def publish(self, resource: str, changes: Sequence[ChangeEvent]) -> None:
+        """Log the page's notifications as NEW, then enqueue them (a repeat never moves one back)."""
+        notifications = build_notifications(self.instance, resource, changes, clock.now())
+        event_log.record_enqueued(notifications)
+        queues.send_entries([to_sqs_entry(n) for n in notifications])
+
+    def checkpoint(self, resource: str, watermark: Watermark) -> None:
+        """One conditional write, refused if a run with a later lease wrote the watermark."""
+        self.storage.put_watermark(self.instance.instance_id, resource, watermark.to_item(), self.lease_token)

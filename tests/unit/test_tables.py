@@ -1,0 +1,73 @@
+"""The table layer (moto, in-process): instances, the lease and its fencing token, watermarks, status."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bcevents.aws.tables import get_storage
+from bcevents.errors import InstanceNotFound, LeaseHeld
+from devstack.resources import StackResources
+
+ITEM = {
+    "id": "100000000001",
+    "org_id": "org-a",
+    "created_date": "2026-01-01T00:00:00.000Z",
+    "name": "shop",
+    "ratio": 0.25,
+    "configuration": {"a": 1},
+}
+
+
+def test_an_instance_reads_back_plain_without_its_keys(aws: StackResources) -> None:
+    storage = get_storage()
+
+    assert storage.put_new_instance(dict(ITEM))
+    assert not storage.put_new_instance(dict(ITEM))  # the id is taken
+
+    assert storage.get_instance(ITEM["id"]) == ITEM  # floats and ints back as Python numbers
+    assert storage.list_instances("org-a") == [ITEM]
+    assert storage.list_instances("org-b") == []
+
+
+def test_a_replaced_or_updated_instance_must_still_exist(aws: StackResources) -> None:
+    storage = get_storage()
+
+    with pytest.raises(InstanceNotFound):
+        storage.replace_instance(dict(ITEM))
+    with pytest.raises(InstanceNotFound):
+        storage.update_instance_fields(ITEM["id"], name="other")
+
+
+def test_the_lease_is_held_until_released_and_its_token_fences_watermarks(aws: StackResources) -> None:
+    storage = get_storage()
+    token = storage.acquire_lease("1", "run-a", 60)
+
+    with pytest.raises(LeaseHeld):
+        storage.acquire_lease("1", "run-b", 60)
+    storage.release_lease("1", "run-b")  # not its lease: a no-op
+    with pytest.raises(LeaseHeld):
+        storage.acquire_lease("1", "run-b", 60)
+
+    storage.put_watermark("1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, token)
+    with pytest.raises(LeaseHeld):
+        storage.put_watermark(
+            "1", "orders", {"updated_at": "2020-01-01T00:00:00+00:00", "seen": {}}, token - 1
+        )
+    storage.release_lease("1", "run-a")
+    time.sleep(0.002)
+    assert storage.acquire_lease("1", "run-b", 60) > token
+
+
+def test_deleting_an_instance_removes_everything_it_owns(aws: StackResources) -> None:
+    storage = get_storage()
+    storage.put_new_instance(dict(ITEM))
+    storage.put_watermark(ITEM["id"], "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, 1)
+    storage.put_status(ITEM["id"], {"recorded_date": "2026-01-01T00:00:00Z"})
+
+    storage.delete_instance(ITEM["id"])
+
+    assert storage.get_instance(ITEM["id"]) is None
+    assert storage.get_watermarks(ITEM["id"]) == {}
+    assert storage.get_status(ITEM["id"]) is None

@@ -1,0 +1,60 @@
+"""The watermark: the lower bound of the next window and what was reported at its edge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bcevents.polling import watermark
+from bcevents.polling.watermark import Watermark
+
+T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+
+
+def test_a_stored_watermark_reads_back_as_it_was_written() -> None:
+    mark = Watermark(T0, {"7": T0.isoformat()}, pass_until=T0 + timedelta(minutes=5), after_id=42)
+
+    assert Watermark.from_item(mark.to_item()) == mark
+
+
+def test_a_plain_watermark_stores_no_pass_fields() -> None:
+    assert Watermark(T0).to_item() == {"updated_at": T0.isoformat(), "seen": {}}
+
+
+def test_only_the_exact_version_reported_counts_as_seen() -> None:
+    mark = Watermark(T0)
+    mark.remember("7", T0)
+
+    assert mark.was_seen("7", T0)
+    assert not mark.was_seen("7", T0 + timedelta(seconds=1))  # changed again: a new event
+    assert not mark.was_seen("8", T0)
+
+
+def test_a_record_without_a_readable_date_is_never_deduplicated() -> None:
+    mark = Watermark(T0)
+    mark.remember("7", None)
+
+    assert not mark.was_seen("7", None)
+    assert mark.seen == {}
+
+
+def test_advancing_never_moves_back_and_forgets_what_left_the_overlap() -> None:
+    mark = Watermark(T0)
+    mark.remember("old", T0 - timedelta(seconds=30))
+    mark.remember("edge", T0 + timedelta(seconds=5))
+
+    mark.advance(T0 + timedelta(seconds=10), poll_delay=5)
+    mark.advance(T0, poll_delay=5)
+
+    assert mark.updated_at == T0 + timedelta(seconds=10)
+    assert set(mark.seen) == {"edge"}  # within pollDelay of the bound
+
+
+def test_the_edge_set_is_bounded_keeping_the_newest(monkeypatch) -> None:
+    monkeypatch.setattr(watermark, "MAX_SEEN", 3)
+    mark = Watermark(T0)
+    for i in range(5):
+        mark.remember(str(i), T0 + timedelta(seconds=i))
+
+    mark.advance(T0, poll_delay=0)
+
+    assert set(mark.seen) == {"2", "3", "4"}
