@@ -11,12 +11,37 @@ import json
 from functools import cache
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import html as swagger_ui_html
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic.json_schema import models_json_schema
 
 from bcevents.api.models import ErrorBody
+
+
+def configure(app: APIGatewayRestResolver) -> None:
+    """The document's title, description and security scheme (Cloud Elements' ``Authorization``)."""
+    app.configure_openapi(
+        title="BigCommerce polling events",
+        version="1.0.0",
+        description="Cloud Elements-compatible element instances whose BigCommerce changes are POSTed to a callback.",
+        security_schemes={
+            "CloudElements": APIKey(
+                name="Authorization",
+                in_=APIKeyIn.header,
+                description="User <user secret>, Organization <org secret>",
+            )
+        },
+        security=[{"CloudElements": []}],
+    )
+
+
+def queued(model: type[Any]) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI answer of a route that queues work: 202 with ``model``."""
+    return {202: {"description": "Queued", "content": {"application/json": {"model": model}}}}
 
 
 def script_safe_document(app: APIGatewayRestResolver) -> str:

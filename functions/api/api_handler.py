@@ -9,9 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -43,19 +41,7 @@ from bcevents.observability import logger, metrics, tracer
 from bcevents.settings import get_settings
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.configure_openapi(
-    title="BigCommerce polling events",
-    version="1.0.0",
-    description="Cloud Elements-compatible element instances whose BigCommerce changes are POSTed to a callback.",
-    security_schemes={
-        "CloudElements": APIKey(
-            name="Authorization",
-            in_=APIKeyIn.header,
-            description="User <user secret>, Organization <org secret>",
-        )
-    },
-    security=[{"CloudElements": []}],
-)
+api_docs.configure(app)
 #: Documentation needs no credentials (it holds no data); everything else does.
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs"})
 
@@ -76,11 +62,6 @@ def docs_enabled(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 
 
 app.use(middlewares=[authenticate])
-
-
-def _queued(model: type[Any]) -> dict[int, OpenAPIResponse]:
-    """The OpenAPI answer of a route that queues work: 202 with ``model``."""
-    return {202: {"description": "Queued", "content": {"application/json": {"model": model}}}}
 
 
 def _principal() -> access.Principal:
@@ -134,7 +115,7 @@ def rotate_webhook_secret(instance_id: int) -> dict[str, str]:
     return {"webhookSigningSecret": instances.rotate_webhook_secret(_principal(), instance_id)}
 
 
-@app.post("/instances/<instance_id>/events/poll", responses=_queued(PollStarted))
+@app.post("/instances/<instance_id>/events/poll", responses=api_docs.queued(PollStarted))
 def poll_now(instance_id: int) -> Response[PollStarted]:
     instances.poll_now(_principal(), instance_id)
     return _accepted(PollStarted(message="poll started"))
@@ -172,12 +153,14 @@ def get_event(instance_id: int, notification_id: str) -> NotificationDetail:
     return events.get_notification(_principal(), instance_id, notification_id)
 
 
-@app.post("/instances/<instance_id>/events/<notification_id>/redeliver", responses=_queued(RedeliveryView))
+@app.post(
+    "/instances/<instance_id>/events/<notification_id>/redeliver", responses=api_docs.queued(RedeliveryView)
+)
 def redeliver_event(instance_id: int, notification_id: str) -> Response[RedeliveryView]:
     return _accepted(redelivery.redeliver(_principal(), instance_id, notification_id))
 
 
-@app.post("/instances/<instance_id>/events/redeliver", responses=_queued(RedeliveryBatch))
+@app.post("/instances/<instance_id>/events/redeliver", responses=api_docs.queued(RedeliveryBatch))
 def redeliver_events(instance_id: int, body: RedeliverBody) -> Response[RedeliveryBatch]:
     return _accepted(redelivery.redeliver_many(_principal(), instance_id, body))
 

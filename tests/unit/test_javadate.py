@@ -4,7 +4,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bcevents.compat.javadate import compile_pattern, parse_date_lenient
+from bcevents.compat.dates import parse_date_lenient
+from bcevents.compat.javadate import compile_pattern
 from bcevents.compat.javazone import resolve_zone
 
 RFC2822 = "EEE, dd MMM yyyy HH:mm:ss Z"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bcevents.compat.javadate import parse_date_lenient
+from bcevents.compat.dates import parse_date_lenient
 
 
 class UnsupportedQuery(ValueError):

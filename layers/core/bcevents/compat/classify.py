@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bcevents.compat.configuration import ResourceConfig
-from bcevents.compat.javadate import parse_date_lenient
+from bcevents.compat.dates import parse_date_lenient
 
 
 def dotted(record: dict[str, Any], path: str) -> Any:
