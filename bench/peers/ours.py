@@ -23,7 +23,8 @@ def main() -> None:
     from bcevents.bigcommerce import endpoints
     from bcevents.bigcommerce.client import BigCommerceClient, store_auth
     from bcevents.compat.configuration import DEFAULT_POLLER_CONFIGURATION, InstanceConfiguration
-    from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications, to_sqs_entry
+    from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications
+    from bcevents.compat.queued import to_sqs_entry
     from bcevents.polling import pager
     from bcevents.polling.report import ResourceReport
     from bcevents.polling.window import Store

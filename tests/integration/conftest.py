@@ -73,7 +73,7 @@ class Deliveries:
     def enqueue(self, *notifications: Any) -> None:
         """What the poller does: log the notifications as NEW, then send them."""
         from bcevents.aws.event_log import record_enqueued
-        from bcevents.compat.envelope import to_sqs_entry
+        from bcevents.compat.queued import to_sqs_entry
 
         record_enqueued(notifications)
         entries = [to_sqs_entry(n) for n in notifications]

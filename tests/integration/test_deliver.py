@@ -14,7 +14,7 @@ import pytest
 from bcevents import clock
 from bcevents.aws import event_log
 from bcevents.aws.tables import get_storage
-from bcevents.compat.envelope import from_sqs_record
+from bcevents.compat.queued import from_sqs_record
 from callbacks import CallbackReceiver, Reply
 from devstack.resources import StackResources
 from tests.integration.conftest import Deliveries, set_retry_schedule

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bcevents.aws import event_log
+from bcevents.aws import event_bodies, event_log
 from bcevents.aws.event_log import Attempt, Status
 from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications
 from callbacks import CallbackReceiver, Reply
@@ -336,7 +336,7 @@ def test_a_notification_enqueued_twice_in_one_call_is_logged_once(
     event_log.record_enqueued([n, n])
 
     assert _ids(api.get(f"/instances/{instance['id']}/events")) == [n.id]
-    assert event_log.load_body(instance["id"], n.id) == n.body
+    assert event_bodies.load_body(instance["id"], n.id) == n.body
 
 
 # --- another organization ----------------------------------------------------------------------

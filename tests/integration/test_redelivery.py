@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bcevents.aws import event_log
+from bcevents.aws import event_bodies, event_log
 from callbacks import CallbackReceiver, Reply
 from devstack.resources import StackResources
 from tests.integration.conftest import Deliveries, set_retry_schedule
@@ -150,7 +150,7 @@ def test_a_redelivery_gets_the_whole_retry_schedule_again(
 def test_a_notification_whose_body_was_too_large_to_keep_cannot_be_redelivered(
     api: ApiClient, make_instance: MakeInstance, notify: Notify, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(event_log, "MAX_STORED_BODY_BYTES", 100)
+    monkeypatch.setattr(event_bodies, "MAX_STORED_BODY_BYTES", 100)
     item = make_instance("http://127.0.0.1:9/hook")
     [n] = notify(item, 5)
     event_log.record_enqueued([n])
@@ -161,7 +161,7 @@ def test_a_notification_whose_body_was_too_large_to_keep_cannot_be_redelivered(
     assert "body was not kept" in response.body["message"]
     [listed] = api.get(f"/instances/{item['id']}/events").body["notifications"]
     assert listed["redeliverable"] is False
-    assert event_log.load_body(item["id"], n.id) is None
+    assert event_bodies.load_body(item["id"], n.id) is None
     bulk = api.post(f"/instances/{item['id']}/events/redeliver", {"status": "NEW"})
     assert (bulk.status, bulk.body["redelivered"], bulk.body["notRedeliverable"]) == (202, 0, [n.id])
     assert "redeliveries" not in _state(n)

@@ -24,7 +24,7 @@ def test_the_schedule_constants_are_the_documented_ones() -> None:
 @pytest.mark.parametrize("attempt", [1, 2, 3])
 def test_jitter_stays_within_its_bounds(attempt: int) -> None:
     base = SCHEDULE[attempt - 1]
-    draws = random.Random(attempt)  # noqa: S311 - jitter draws, not secrets
+    draws = random.Random(attempt)
 
     delays = [next_delay(attempt, SCHEDULE, rand=draws.random) for _ in range(500)]
 

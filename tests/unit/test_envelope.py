@@ -16,10 +16,9 @@ from bcevents.compat.envelope import (
     InstanceInfo,
     MalformedNotification,
     build_notifications,
-    from_sqs_record,
     java_date,
-    to_sqs_entry,
 )
+from bcevents.compat.queued import from_sqs_record, to_sqs_entry
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Draft202012Validator(json.loads((ROOT / "schemas" / "notification.schema.json").read_text()))

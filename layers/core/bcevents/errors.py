@@ -75,3 +75,8 @@ class NotRedeliverable(ServiceError):
 
 class EventsDisabled(ServiceError):
     """The instance's events are off: a redelivery would be dropped unsent, so none is made."""
+
+
+class PublishFailed(ServiceError):
+    """A page's events could not be handed on (logged and enqueued): that resource stops where its
+    last checkpoint is and the run goes on with the others; the next run repeats the page."""

@@ -17,7 +17,7 @@ from datetime import datetime
 from bcevents.api import instances
 from bcevents.api.access import Principal
 from bcevents.api.models import AttemptView, NotificationDetail, NotificationPage, NotificationView
-from bcevents.aws import event_log, event_log_index
+from bcevents.aws import event_bodies, event_log, event_log_index
 from bcevents.aws.event_log import Status
 from bcevents.aws.tables import Item
 from bcevents.clock import iso_seconds, utc
@@ -70,7 +70,7 @@ def get_notification(principal: Principal, instance_id: int, notification_id: st
         )
         for a in event_log.list_attempts(item["id"], notification_id)
     ]
-    body = event_log.load_body(item["id"], notification_id)
+    body = event_bodies.load_body(item["id"], notification_id)
     return NotificationDetail(
         **to_view(state).model_dump(),
         delivery_attempts=attempts,

@@ -19,11 +19,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from bcevents.api import events, instances
 from bcevents.api.access import Principal
 from bcevents.api.models import DeadLetterRedrive, RedeliverBody, RedeliveryBatch, RedeliveryView
-from bcevents.aws import event_log, queues
+from bcevents.aws import event_bodies, event_log, queues
 from bcevents.aws.event_log import Status
 from bcevents.aws.queues import REDELIVERY_ATTRIBUTE, send_entries
 from bcevents.aws.tables import Item
-from bcevents.compat.envelope import MalformedNotification, Notification, from_sqs_record, to_sqs_entry
+from bcevents.compat.envelope import MalformedNotification, Notification
+from bcevents.compat.queued import from_sqs_record, to_sqs_entry
 from bcevents.errors import EventsDisabled, NotRedeliverable
 from bcevents.observability import logger, metrics
 
@@ -32,7 +33,7 @@ def redeliver(principal: Principal, instance_id: int, notification_id: str) -> R
     """Send one notification again, whatever its status."""
     item = _delivering_instance(principal, instance_id)
     state = events.find(item["id"], notification_id)
-    body = event_log.load_body(item["id"], notification_id)
+    body = event_bodies.load_body(item["id"], notification_id)
     if body is None:
         raise NotRedeliverable(notification_id)
     notification = _notification(body)
@@ -56,7 +57,7 @@ def redeliver_many(principal: Principal, instance_id: int, request: RedeliverBod
     entries: list[dict[str, Any]] = []
     skipped: list[str] = []
     for state in found:
-        body = event_log.load_body(item["id"], state["notification_id"])
+        body = event_bodies.load_body(item["id"], state["notification_id"])
         if body is None:
             skipped.append(state["notification_id"])
             continue

@@ -6,9 +6,9 @@ Per instance (``pk = INSTANCE#<id>``):
   resource, event types, object ids, attempts, last status code or error, next attempt time.
 - ``ATTEMPT#<notification id>#<nnn>``: one delivery attempt (number, status code or error class,
   latency, time, the redelivery it belongs to, and the notification's status after it).
-- ``BODY#<notification id>``: the exact body, zlib-compressed, so it can be redelivered. Apart
-  from the notification item: every status update rewrites (and is billed for) the whole item,
-  and the body is read only to redeliver.
+- ``BODY#<notification id>`` (and its parts): the exact body, zlib-compressed (``aws.event_bodies``),
+  so it can be redelivered, or delivered at all when it travels by reference. Apart from the
+  notification item: every status update rewrites (and is billed for) the whole item.
 
 Notification items carry ``created_key`` (``<created date>#<id>``), the sort key of the sparse
 ``ByCreatedDate`` index through which the event log is listed newest first.
@@ -23,7 +23,6 @@ the store records the notification carries.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,18 +30,24 @@ from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from bcevents import clock
-from bcevents.aws.items import Item, instance_key, to_dynamo, to_plain, without_keys
+from bcevents.aws import event_bodies
+from bcevents.aws.items import Item, error_code, instance_key, to_dynamo, to_plain, without_keys
 from bcevents.aws.tables import get_storage
 from bcevents.clock import iso_seconds
 from bcevents.compat.envelope import Notification
+from bcevents.compat.queued import travels_by_reference
+from bcevents.errors import ServiceError
 from bcevents.settings import get_settings
 
 #: The index that lists an instance's notifications by creation date.
 BY_CREATED_DATE = "ByCreatedDate"
-#: A compressed body above this is not kept (DynamoDB items stop at 400 KB): not redeliverable.
-MAX_STORED_BODY_BYTES = 350_000
+
+
+class EventLogFailed(ServiceError):
+    """DynamoDB refused to log notifications (they are not enqueued: the poll repeats them)."""
 
 
 class Status(StrEnum):
@@ -83,11 +88,6 @@ def attempt_sk(notification_id: str, number: int) -> str:
     return f"ATTEMPT#{notification_id}#{number:03d}"
 
 
-def body_sk(notification_id: str) -> str:
-    """The sort key of a notification's stored body."""
-    return f"BODY#{notification_id}"
-
-
 def created_key(created_date: str, notification_id: str) -> str:
     """The index sort key: creation date (ISO, seconds), then the id, so it is unique and ordered."""
     return f"{created_date}#{notification_id}"
@@ -98,40 +98,23 @@ def record_enqueued(notifications: Sequence[Notification], *, now: datetime | No
 
     An upsert per notification that only fills what is missing: enqueuing the same notification
     again (a poll repeated after a crash) never moves it back from RETRYING or DELIVERED to NEW.
+    Raises BodyTooLarge, before logging anything, for a body that must travel by reference and
+    is too large to keep.
     """
     moment = now or clock.now()
-    bodies: list[Item] = []
-    for n in notifications:
-        compressed = zlib.compress(n.body)
-        stored = len(compressed) <= MAX_STORED_BODY_BYTES
-        _update(n, moment, {}, new=True, facts={"redeliverable": stored, "body_bytes": len(n.body)})
-        if stored:
-            bodies.append(
-                {
-                    "pk": instance_key(n.instance_id),
-                    "sk": body_sk(n.id),
-                    "body": compressed,
-                    "encoding": "zlib",
-                    "expires_at": _expires_at(moment),
-                }
+    kept = [event_bodies.body_items(n, _expires_at(moment)) for n in notifications]
+    for n, items in zip(notifications, kept, strict=True):
+        if not items and travels_by_reference(n):
+            raise event_bodies.BodyTooLarge(
+                f"notification {n.id} ({len(n.body):,} bytes, of {n.object_type} {', '.join(n.object_ids)}) "
+                "is too large to keep, and so to deliver"
             )
-    if bodies:
-        with get_storage().events.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for item in bodies:
-                batch.put_item(Item=item)
-
-
-def load_body(instance_id: str, notification_id: str) -> bytes | None:
-    """A notification's exact body as it was enqueued, or None if it was not kept (or expired)."""
-    item = (
-        get_storage()
-        .events.get_item(Key={"pk": instance_key(instance_id), "sk": body_sk(notification_id)})
-        .get("Item")
-    )
-    if not item:
-        return None
-    stored: Any = item["body"]  # boto3 hands binary attributes back as a Binary (its bytes in .value)
-    return zlib.decompress(bytes(getattr(stored, "value", stored)))
+    try:
+        for n, items in zip(notifications, kept, strict=True):
+            _update(n, moment, {}, new=True, facts={"redeliverable": bool(items), "body_bytes": len(n.body)})
+        event_bodies.put([item for items in kept for item in items])
+    except ClientError as exc:
+        raise EventLogFailed(f"the event log refused a write: {error_code(exc)}") from exc
 
 
 def reopen(notification: Notification, state: Mapping[str, Any], *, now: datetime | None = None) -> int:

@@ -41,6 +41,11 @@ def to_dynamo(value: Any) -> Any:
     return value
 
 
+def error_code(exc: ClientError) -> str:
+    """The error code AWS answered (``ThrottlingException``, ``BatchRequestTooLong``...)."""
+    return str(exc.response.get("Error", {}).get("Code", "unknown"))
+
+
 def conditional_failed(exc: ClientError) -> bool:
     """Whether a write failed only on its condition (or a transaction was cancelled by one)."""
     code = exc.response.get("Error", {}).get("Code")

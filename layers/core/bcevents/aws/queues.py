@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from bcevents.aws import clients
-from bcevents.compat.envelope import Notification, to_sqs_entry
+from bcevents.aws.items import error_code
+from bcevents.compat.envelope import Notification
+from bcevents.compat.queued import to_sqs_entry
 from bcevents.errors import ServiceError
 from bcevents.observability import logger
 from bcevents.settings import get_settings
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 SQS_BATCH = 10
+#: SQS's limits: one message, and one batch's messages added up (both 1 MiB).
+MAX_MESSAGE_BYTES = 1_048_576
+MAX_BATCH_BYTES = 1_048_576
 _ATTEMPTS = 3
 
 
@@ -39,16 +44,20 @@ class EnqueueFailed(ServiceError):
 
 
 def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None) -> None:
-    """Send SQS entries (``Id``, ``MessageBody``, ``MessageAttributes``) in batches of ten.
+    """Send SQS entries (``Id``, ``MessageBody``, ``MessageAttributes``) in batches of at most ten
+    entries and :data:`MAX_BATCH_BYTES`.
 
     SendMessageBatch can succeed for some entries and fail for others; the failed ones are sent
     again (twice more), and if any still fail the caller is told, so it does not checkpoint.
     """
     url = queue_url or get_settings().events_queue_url
-    for start in range(0, len(entries), SQS_BATCH):
-        pending = list(entries[start : start + SQS_BATCH])
+    for batch in batches(entries):
+        pending = list(batch)
         for _ in range(_ATTEMPTS):
-            response = clients.sqs().send_message_batch(QueueUrl=url, Entries=pending)  # type: ignore[arg-type]
+            try:
+                response = clients.sqs().send_message_batch(QueueUrl=url, Entries=pending)  # type: ignore[arg-type]
+            except ClientError as exc:
+                raise EnqueueFailed(f"SQS refused the batch: {error_code(exc)}") from exc
             failed = {failure["Id"] for failure in response.get("Failed", [])}
             if not failed:
                 break
@@ -56,6 +65,32 @@ def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None
             pending = [entry for entry in pending if entry["Id"] in failed]
         else:
             raise EnqueueFailed(f"{len(pending)} notifications could not be enqueued")
+
+
+def batches(entries: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
+    """Consecutive runs of at most ten entries whose sizes add up to at most MAX_BATCH_BYTES."""
+    runs: list[Sequence[dict[str, Any]]] = []
+    start, size = 0, 0
+    for i, entry in enumerate(entries):
+        length = entry_bytes(entry)
+        if length > MAX_MESSAGE_BYTES:
+            raise EnqueueFailed(f"notification {entry['Id']} is {length:,} bytes, over SQS's message limit")
+        if i > start and (i - start == SQS_BATCH or size + length > MAX_BATCH_BYTES):
+            runs.append(entries[start:i])
+            start, size = i, 0
+        size += length
+    if start < len(entries):
+        runs.append(entries[start:])
+    return runs
+
+
+def entry_bytes(entry: dict[str, Any]) -> int:
+    """What SQS counts of an entry: its body, and each attribute's name, type and value."""
+    size = len(str(entry["MessageBody"]).encode("utf-8"))
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        size += len(str(value.get("StringValue", "")).encode())
+    return size
 
 
 #: The message attribute naming a redelivery's number (absent on a first delivery).

@@ -1,7 +1,8 @@
 """Cloud Elements notifications: the exact JSON a callback receives, and its SQS message form.
 
-A notification carries at most :data:`MAX_EVENTS` changes of one resource, in the envelope a real
-Cloud Elements polling callback received (``schemas/notification.schema.json`` describes it).
+A notification carries at most :data:`MAX_EVENTS` changes of one resource, and at most
+:data:`MAX_BODY_BYTES` unless a single record is larger, in the envelope a real Cloud Elements
+polling callback received (``schemas/notification.schema.json`` describes it).
 Three choices are ours, because Cloud Elements' values cannot be reproduced:
 
 - ``id``, ``message.eventId``, ``Elements-Webhook-Id`` and ``webhook-id`` are one and the same
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,12 @@ from bcevents.compat.configuration import ELEMENT_KEY
 from bcevents.errors import ServiceError
 
 MAX_EVENTS = 10
+#: A notification's body stays within this, unless one record alone is larger (it then travels
+#: by reference, ``compat.queued``): the classic SQS message size, which every receiver and the
+#: deliver function's 6 MB batch payload accommodate ten at a time.
+MAX_BODY_BYTES = 256 * 1024
+#: What an event entry (and its share of the envelope) adds to its record's size, at most.
+_EVENT_BYTES = 512
 HUB_KEY = "ecommerce"
 ACTION = "create"  # what the captured Cloud Elements notification says, whatever the event types
 SEVERITY = "medium"
@@ -39,7 +46,6 @@ USER = "notifications@bigcommerce-events.invalid"
 _ID_NAMESPACE = uuid.UUID("6f1d8a52-3c0b-5e55-9a37-0c2b4d1e7a90")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ATTRIBUTES = ("instance_id", "notification_id", "object_type")
 
 
 class MalformedNotification(ServiceError):
@@ -77,6 +83,8 @@ class Notification:
     body: bytes
     event_types: tuple[str, ...]
     object_ids: tuple[str, ...]
+    #: The body is the event log's (``compat.queued``): this one is only the message's reference.
+    by_reference: bool = False
 
 
 def build_notifications(
@@ -86,17 +94,56 @@ def build_notifications(
     poll_date: datetime,
     *,
     now: datetime | None = None,
+    max_bytes: int = MAX_BODY_BYTES,
 ) -> list[Notification]:
-    """Cut ``changes`` (of one resource, in order) into notifications of at most ten events.
+    """Cut ``changes`` (of one resource, in order) into notifications of at most ten events and,
+    unless one record alone is larger, at most ``max_bytes`` of body.
 
     Each notification's ``raw`` carries the records of its own events under the resource name.
     ``now`` is the notification's ``createdDate`` (the current time unless a test fixes it).
     """
     created = now or clock.now()
-    return [
-        _notification(instance, object_type, changes[start : start + MAX_EVENTS], poll_date, created)
-        for start in range(0, len(changes), MAX_EVENTS)
-    ]
+    notifications: list[Notification] = []
+    for group in _groups(changes, max_bytes):
+        notifications += _within(instance, object_type, group, poll_date, created, max_bytes)
+    return notifications
+
+
+def _groups(changes: Sequence[ChangeEvent], max_bytes: int) -> list[Sequence[ChangeEvent]]:
+    """Runs of at most ten changes whose records' estimated size stays within ``max_bytes``."""
+    groups: list[Sequence[ChangeEvent]] = []
+    start, size = 0, 0
+    for i, change in enumerate(changes):
+        estimate = _record_bytes(change) + _EVENT_BYTES
+        if i > start and (i - start == MAX_EVENTS or size + estimate > max_bytes):
+            groups.append(changes[start:i])
+            start, size = i, 0
+        size += estimate
+    if start < len(changes):
+        groups.append(changes[start:])
+    return groups
+
+
+def _within(
+    instance: InstanceInfo,
+    object_type: str,
+    changes: Sequence[ChangeEvent],
+    poll_date: datetime,
+    created: datetime,
+    max_bytes: int,
+) -> list[Notification]:
+    """The notification of ``changes``, halved until each fits (an estimate can fall short)."""
+    notification = _notification(instance, object_type, changes, poll_date, created)
+    if len(notification.body) <= max_bytes or len(changes) == 1:
+        return [notification]
+    half = len(changes) // 2
+    return _within(instance, object_type, changes[:half], poll_date, created, max_bytes) + _within(
+        instance, object_type, changes[half:], poll_date, created, max_bytes
+    )
+
+
+def _record_bytes(change: ChangeEvent) -> int:
+    return len(json.dumps(change.record, separators=(",", ":"), default=str).encode("utf-8"))
 
 
 def notification_id(instance_id: str, object_type: str, changes: Sequence[ChangeEvent]) -> str:
@@ -107,54 +154,6 @@ def notification_id(instance_id: str, object_type: str, changes: Sequence[Change
     """
     lines = [instance_id, object_type, *(f"{c.object_id}\t{_change_version(c)}" for c in changes)]
     return str(uuid.uuid5(_ID_NAMESPACE, "\n".join(lines)))
-
-
-def to_sqs_entry(n: Notification) -> dict[str, Any]:
-    """A SendMessageBatch entry (drop ``Id`` for SendMessage): the body and three attributes.
-
-    No secret ever goes to the queue: delivery reads the callback URL and keys from the instance.
-    """
-    values = {"instance_id": n.instance_id, "notification_id": n.id, "object_type": n.object_type}
-    return {
-        "Id": n.id,
-        "MessageBody": n.body.decode("utf-8"),
-        "MessageAttributes": {
-            name: {"DataType": "String", "StringValue": value} for name, value in values.items()
-        },
-    }
-
-
-def from_sqs_record(record: Mapping[str, Any]) -> Notification:
-    """The notification in a Lambda SQS event record (the body is authoritative)."""
-    text = record.get("body")
-    if not isinstance(text, str):
-        raise MalformedNotification("the message has no body")
-    try:
-        envelope = json.loads(text)
-        message = envelope["message"]
-        events = message["events"]
-        found = {
-            "notification_id": str(envelope["id"]),
-            "instance_id": str(message["instanceId"]),
-            "object_type": str(message["raw"]["objectType"]),
-        }
-        event_types = tuple(str(e["eventType"]) for e in events)
-        object_ids = tuple(str(e["objectId"]) for e in events)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MalformedNotification(f"the message body is not a notification envelope ({exc!r})") from exc
-    attributes = record.get("messageAttributes") or {}
-    for name in _ATTRIBUTES:
-        value = (attributes.get(name) or {}).get("stringValue")
-        if value is not None and value != found[name]:
-            raise MalformedNotification(f"attribute {name} does not match the body")
-    return Notification(
-        id=found["notification_id"],
-        instance_id=found["instance_id"],
-        object_type=found["object_type"],
-        body=text.encode("utf-8"),
-        event_types=event_types,
-        object_ids=object_ids,
-    )
 
 
 def java_date(moment: datetime) -> str:

@@ -30,11 +30,12 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.metrics import MetricUnit
 
 from bcevents import clock
-from bcevents.aws import lifecycle, queues
+from bcevents.aws import event_bodies, lifecycle, queues
 from bcevents.aws.event_log import Attempt, Status, get_notification, record_attempt, set_status
 from bcevents.aws.tables import Item, get_storage
 from bcevents.clock import parse_iso
-from bcevents.compat.envelope import Notification, from_sqs_record
+from bcevents.compat.envelope import Notification
+from bcevents.compat.queued import from_sqs_record, with_body
 from bcevents.delivery import callback_client, signing
 from bcevents.delivery.retry import next_delay, retry_after_seconds
 from bcevents.errors import ServiceError
@@ -46,6 +47,7 @@ DUE_TOLERANCE_SECONDS = 1
 #: An attempt is not started with less than its timeouts plus this left in the invocation.
 _TIME_MARGIN_MS = 5_000
 GONE_REASON = "callback answered 410 Gone"
+BODY_GONE_REASON = "its body, too large for a message, is no longer in the event log"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,13 @@ def deliver(
         metrics.add_metric(name="NotificationsDropped", unit=MetricUnit.Count, value=1)
         logger.warning("notification dropped", extra=_fields(n, reason=reason))
         return Outcome(Status.DISABLED, attempts, detail=reason)
+    if n.by_reference:
+        body = event_bodies.load_body(n.instance_id, n.id)
+        if body is None:
+            set_status(n, Status.FAILED, reason=BODY_GONE_REASON, now=clock.now())
+            logger.error("notification body not in the event log", extra=_fields(n))
+            return Outcome(Status.FAILED, attempts, detail=BODY_GONE_REASON)
+        n = with_body(n, body)
     attempt, retry_after = _post(instance, n, attempts + 1, message.redelivery)
     # A redelivery starts the retry schedule over: steps count from its first attempt.
     step = attempt.number - int(state.get("retry_base", 0))

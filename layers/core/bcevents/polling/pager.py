@@ -14,7 +14,7 @@ from typing import Any
 
 from bcevents import clock
 from bcevents.compat.configuration import InstanceConfiguration
-from bcevents.errors import StoreRequestFailed, StoreUnavailable
+from bcevents.errors import PublishFailed, StoreRequestFailed, StoreUnavailable
 from bcevents.observability import logger
 from bcevents.polling.report import ResourceReport
 from bcevents.polling.sink import Sink
@@ -41,7 +41,7 @@ def poll_resources(
             page_resource(
                 ResourcePass(store, sink, name, resource, watermarks.get(name), report, created_at=created_at)
             )
-        except (StoreRequestFailed, StoreUnavailable) as exc:
+        except (StoreRequestFailed, StoreUnavailable, PublishFailed) as exc:
             report.error = str(exc)
             logger.warning("resource poll failed", extra={"resource": name, "error": str(exc)})
         finally:

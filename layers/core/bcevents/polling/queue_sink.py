@@ -2,7 +2,8 @@
 
 A page's events become Cloud Elements notifications (at most ten events each), logged as NEW in
 the event log and sent to the events queue, and only then may the pass checkpoint its watermark:
-a conditional write fenced by the run's lease token.
+a conditional write fenced by the run's lease token. A page that cannot be handed on (an AWS
+error, a body too large to keep) raises PublishFailed: that resource stops, the others go on.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from bcevents import clock
 from bcevents.aws import event_log, queues
 from bcevents.aws.tables import Storage
-from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications, to_sqs_entry
+from bcevents.compat.envelope import ChangeEvent, InstanceInfo, build_notifications
+from bcevents.compat.queued import to_sqs_entry
+from bcevents.errors import PublishFailed, ServiceError
 from bcevents.polling.watermark import Watermark
 
 
@@ -28,8 +31,11 @@ class QueueSink:
     def publish(self, resource: str, changes: Sequence[ChangeEvent]) -> None:
         """Log the page's notifications as NEW, then enqueue them (a repeat never moves one back)."""
         notifications = build_notifications(self.instance, resource, changes, clock.now())
-        event_log.record_enqueued(notifications)
-        queues.send_entries([to_sqs_entry(n) for n in notifications])
+        try:
+            event_log.record_enqueued(notifications)
+            queues.send_entries([to_sqs_entry(n) for n in notifications])
+        except ServiceError as exc:
+            raise PublishFailed(f"{resource}: {exc}") from exc
 
     def checkpoint(self, resource: str, watermark: Watermark) -> None:
         """One conditional write, refused if a run with a later lease wrote the watermark."""

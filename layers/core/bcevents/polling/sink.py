@@ -17,7 +17,8 @@ class Sink(Protocol):
     """What a pass needs from the world beyond the store."""
 
     def publish(self, resource: str, changes: Sequence[ChangeEvent]) -> None:
-        """Notify a page's changes (raise if they are not safely handed on: no checkpoint follows)."""
+        """Notify a page's changes; raise PublishFailed if they are not safely handed on (no
+        checkpoint follows, and the pager moves on to the next resource)."""
 
     def checkpoint(self, resource: str, watermark: Watermark) -> None:
         """Save how far the resource is polled (raise LeaseHeld if a later run took over)."""
