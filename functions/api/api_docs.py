@@ -80,7 +80,7 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
                     "description": meaning,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
                 }
-    for unused in ("HTTPValidationError", "ValidationError"):
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     return json.dumps(document, indent=2)
 
@@ -106,6 +106,10 @@ def error_answers(method: str, path: str) -> dict[HTTPStatus, str]:
     if path.endswith(("/redeliver", "/redrive")):
         answers[HTTPStatus.CONFLICT] = "Events are disabled for the instance" + (
             ", or the notification's body was not kept" if "{notification_id}" in path else ""
+        )
+    if method in ("post", "put", "patch"):
+        answers[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = (
+            "A body that is not JSON (Content-Type: application/json)"
         )
     if (method, path) in _CHECKS_STORE:
         answers[HTTPStatus.BAD_GATEWAY] = "BigCommerce could not be reached to check the credentials"

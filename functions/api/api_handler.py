@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -307,4 +308,34 @@ def _no_route(_: Exception) -> Response[Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    refused = _not_json(event, context)
+    return refused if refused is not None else app.resolve(event, context)
+
+
+#: JSON media types (``application/json``, ``application/merge-patch+json``, parameters allowed).
+_JSON_TYPE = re.compile(r"^\s*application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
+
+
+def _not_json(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
+    """Refuse a body that is not JSON before routing: Powertools would read a form as the body (or
+    fail on a multipart type without its boundary). 401 without credentials, else 415."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json")
+    if not event.get("body") or event.get("path") in PUBLIC_PATHS or _JSON_TYPE.match(content_type):
+        return None
+    try:
+        access.authenticate(headers.get("authorization"))
+    except errors.Unauthorized as exc:
+        status, message = HTTPStatus.UNAUTHORIZED, str(exc)
+    else:
+        status, message = (
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "The request body must be JSON (Content-Type: application/json)",
+        )
+    body = ErrorBody(message=message, request_id=context.aws_request_id)
+    return {
+        "statusCode": int(status),
+        "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+        "body": body.model_dump_json(by_alias=True, exclude_none=True),
+        "isBase64Encoded": False,
+    }

@@ -79,3 +79,63 @@ def test_no_secret_reaches_a_response_or_a_log_line(
         own = {response.body["token"], response.body["webhookSigningSecret"]}
         shown = json.dumps(response.body)
         assert sorted(s for s in secrets - own if s and s in shown) == []
+
+
+# --- credentials follow their store (#14) -------------------------------------------------------
+OTHER_STORE = "https://api.bigcommerce.com/stores/elsewhere9/v3/"
+
+
+def _api_instance(api: ApiClient) -> dict[str, Any]:
+    from tests.support.bodies import api_account
+
+    body = api_account("https://api.bigcommerce.com/stores/abc123/v3/", "tok-abc123", "https://cb.example/x")
+    body["validateCredentials"] = False
+    response = api.post("/instances", body)
+    assert response.status == 200, response.body
+    return dict(response.body)
+
+
+def test_moving_an_instance_to_another_store_without_its_credentials_is_a_400(api: ApiClient) -> None:
+    """Before, PATCH store.url alone kept the token, and the next check or poll sent it to the new host."""
+    instance = _api_instance(api)
+
+    response = api.patch(
+        f"/instances/{instance['id']}",
+        {"configuration": {"store.url": OTHER_STORE}, "validateCredentials": False},
+    )
+
+    assert response.status == 400
+    assert [e["key"] for e in response.body["errors"]] == ["configuration.access.token"]
+
+
+def test_moving_an_instance_with_a_masked_token_is_a_400_but_with_a_new_one_is_fine(api: ApiClient) -> None:
+    instance = _api_instance(api)
+    configuration = {**instance["configuration"], "store.url": OTHER_STORE}  # the token comes back masked
+    body = {
+        "element": {"key": "bigcommerce"},
+        "name": "moved",
+        "configuration": configuration,
+        "validateCredentials": False,
+    }
+
+    refused = api.put(f"/instances/{instance['id']}", body)
+    configuration["access.token"] = "tok-elsewhere9"
+    accepted = api.put(f"/instances/{instance['id']}", body)
+
+    assert refused.status == 400
+    assert [e["key"] for e in refused.body["errors"]] == ["configuration.access.token"]
+    assert accepted.status == 200, accepted.body
+
+
+def test_the_same_store_written_differently_keeps_its_token(api: ApiClient) -> None:
+    instance = _api_instance(api)
+
+    response = api.patch(
+        f"/instances/{instance['id']}",
+        {
+            "configuration": {"store.url": "https://api.bigcommerce.com/stores/abc123/v3"},
+            "validateCredentials": False,
+        },
+    )
+
+    assert response.status == 200, response.body

@@ -88,6 +88,13 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("resource-crm-hub", _resource(url="/hubs/crm/contacts?where=x='1'"), "orders.url"),
     ("resource-bad-ceql", _resource(url="/hubs/ecommerce/orders?where=a='1' or b='2'"), "orders.url"),
     ("resource-bad-placeholder", _resource(url="/v2/orders?min_date_modified=${nope:x}"), "orders.url"),
+    # #14: a raw URL's own limit made the poller read 50 of 120 orders and move past the rest.
+    (
+        "resource-raw-own-limit",
+        _resource(url="/v2/orders?min_date_modified=${epoch:s}&limit=50"),
+        "orders.url",
+    ),
+    ("resource-raw-own-page", _resource(url="/v2/orders?min_date_modified=${epoch:s}&page=2"), "orders.url"),
     (
         "resource-bad-date-pattern",
         _resource(datesConfiguration={"updatedDateFormat": "yyyy-qq"}),

@@ -189,3 +189,37 @@ def test_a_body_that_is_not_utf8_is_a_400(api: ApiClient, instance_id: str) -> N
     )
     assert response.status_code == 400
     assert response.json["errors"][0]["key"] == "body"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/xml",
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/instances"), ("PATCH", "/instances/123456789012"), ("PUT", "/instances/123456789012")],
+)
+def test_a_body_that_is_not_json_is_a_415_with_the_error_body(
+    api: ApiClient, content_type: str, method: str, path: str
+) -> None:
+    """#14: a multipart type without its boundary escaped the api function (a 502), and forms were read as bodies."""
+    response = api.request(method, path, None, headers={"Content-Type": content_type}, raw_body="a=b")
+
+    assert response.status == 415, response.body
+    assert set(response.body) == {"message", "errors", "requestId"}  # ErrorBody, as every error
+
+
+def test_a_body_that_is_not_json_without_credentials_is_a_401(api: ApiClient) -> None:
+    api.authorization = None
+
+    response = api.request(
+        "POST", "/instances", None, headers={"Content-Type": "multipart/form-data"}, raw_body="a=b"
+    )
+
+    assert response.status == 401

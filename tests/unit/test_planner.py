@@ -261,7 +261,7 @@ def test_unsupported_resources_are_rejected(url: str, kind: AccountKind, fragmen
 
 
 def test_raw_v2_path_is_kept_and_rendered_at_since() -> None:
-    url = f"/v2/orders?min_date_modified={PLACEHOLDER}&status_id=11&sort=date_modified:asc"
+    url = f"/v2/orders?min_date_modified={PLACEHOLDER}&status_id=11&is_deleted=false"
     plan = plan_request(url, AccountKind.LEGACY)
 
     path, params = render_raw(plan, SINCE, "EST")
@@ -276,11 +276,11 @@ def test_raw_v2_path_is_kept_and_rendered_at_since() -> None:
     assert params == [
         ("min_date_modified", "Mon, 19 Nov 2012 19:00:00 -0500"),
         ("status_id", "11"),
-        ("sort", "date_modified:asc"),
+        ("is_deleted", "false"),
     ]
     assert build_url(store_base_urls(LEGACY_STORE), plan, params) == (
         f"{LEGACY_STORE}/orders?min_date_modified=Mon%2C%2019%20Nov%202012%2019%3A00%3A00%20-0500"
-        "&status_id=11&sort=date_modified%3Aasc"
+        "&status_id=11&is_deleted=false"
     )
 
 
@@ -381,3 +381,12 @@ def test_store_base_urls_reads_both_account_shapes(store_url: str, expected: Sto
 def test_store_base_urls_rejects_other_urls(store_url: str) -> None:
     with pytest.raises(ValueError, match=r"store\.url"):
         store_base_urls(store_url)
+
+
+@pytest.mark.parametrize("key", ["limit", "page", "after", "before", "LIMIT"])
+def test_a_raw_url_that_sets_a_paging_key_the_poller_owns_is_refused_naming_it(key: str) -> None:
+    """#14: '&limit=50' with 120 new orders delivered 50 and moved the watermark past the others."""
+    url = f"/v2/orders?min_date_modified=${{date:EEE, dd MMM yyyy HH:mm:ss Z}}&{key}=50"
+
+    with pytest.raises(UnsupportedResource, match=f"'{key}' set by the poller"):
+        plan_request(url, AccountKind.API)

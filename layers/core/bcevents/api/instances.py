@@ -80,6 +80,7 @@ def list_instances(principal: Principal) -> list[InstanceView]:
 def update_instance(principal: Principal, instance_id: int, patch: InstancePatch) -> InstanceView:
     """Merge configuration keys (null removes one; a masked secret means "unchanged"), name, tags."""
     item = get_instance(principal, instance_id)
+    _secrets_follow_the_store(item["configuration"], patch.configuration or {})
     raw = dict(item["configuration"])
     for key, value in (patch.configuration or {}).items():
         if value is None:
@@ -97,6 +98,7 @@ def replace_instance(principal: Principal, instance_id: int, body: InstanceBody)
     """Replace name, tags and configuration; id, token and history stay."""
     item = get_instance(principal, instance_id)
     stored = item["configuration"]
+    _secrets_follow_the_store(stored, body.configuration, replaced=True)
     raw = {
         key: (stored.get(key) if value == MASK and is_secret_key(key) else value)
         for key, value in body.configuration.items()
@@ -222,6 +224,34 @@ def _set_events(item: Item, enabled: bool, *, reason: str | None) -> InstanceVie
 
 
 _STORE_KEYS = frozenset({"username", "password", "store.url", "access.token"})
+#: The store credentials that are secrets: they may go only to the store they were given for.
+_STORE_SECRETS = ("password", "access.token")
+
+
+def _secrets_follow_the_store(
+    stored: dict[str, Any], given: dict[str, Any], *, replaced: bool = False
+) -> None:
+    """A new ``store.url`` needs its credentials given again: a kept (or masked) secret would be
+    sent to the new host, so whoever may change an instance could read a store's secret back."""
+    new_url = given.get("store.url") if "store.url" in given or replaced else stored.get("store.url")
+    if _same_store(new_url, stored.get("store.url")):
+        return
+    problems = [
+        FieldProblem(
+            f"configuration.{key}",
+            "must be given again when store.url changes: the stored one belongs to the previous store",
+        )
+        for key in _STORE_SECRETS
+        if stored.get(key)
+        and given.get(key) in (None, MASK)
+        and (replaced or key not in given or given[key] == MASK)
+    ]
+    if problems:
+        raise InvalidConfiguration(problems)
+
+
+def _same_store(a: Any, b: Any) -> bool:
+    return str(a or "").strip().rstrip("/").lower() == str(b or "").strip().rstrip("/").lower()
 
 
 def _touches_store(patch: InstancePatch) -> bool:

@@ -22,6 +22,11 @@ from bcevents.compat.javadate import RFC2822, compile_pattern
 from bcevents.compat.urltemplate import render_text, template_placeholders
 
 _RAW_PATH = re.compile(r"/(v[23])(/[^?#]+)")
+#: Query keys of a raw URL that are the poller's: a URL that sets its own page size, page or cursor
+#: makes the poller skip records (a limit of 50 read 50 of 120 and moved past the rest) or re-read
+#: one page. An order the user sets stays: a raw pass detects records moving while it pages and
+#: repeats itself (``polling.strategies.PinnedWindow``).
+RAW_PAGING_KEYS = frozenset({"limit", "page", "after", "before"})
 
 
 class UnsupportedResource(ValueError):
@@ -116,6 +121,12 @@ def _raw_plan(
         raise UnsupportedResource(f"resource {url!r}: legacy (Basic auth) accounts reach only /v2 paths")
     if "\x00" in path or any("\x00" in key for key, _ in pairs):
         raise UnsupportedResource(f"resource {url!r}: placeholders may appear only in query values")
+    owned = sorted({key for key, _ in pairs if key.lower() in RAW_PAGING_KEYS})
+    if owned:
+        raise UnsupportedResource(
+            f"resource {url!r}: {', '.join(repr(k) for k in owned)} set by the poller, who pages "
+            "(limit from pageSize, then page by page); remove it from the URL"
+        )
     params = tuple((key, unmask(value, originals)) for key, value in pairs)
     dated = [(key, value) for key, value in params if "${" in value]
     return ResourcePlan(
