@@ -107,6 +107,9 @@ def error_answers(method: str, path: str) -> dict[HTTPStatus, str]:
         answers[HTTPStatus.CONFLICT] = "Events are disabled for the instance" + (
             ", or the notification's body was not kept" if "{notification_id}" in path else ""
         )
+        answers[HTTPStatus.SERVICE_UNAVAILABLE] = (
+            "The events queue did not take it: nothing changed, try again"
+        )
     if method in ("post", "put", "patch"):
         answers[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = (
             "A body that is not JSON (Content-Type: application/json)"

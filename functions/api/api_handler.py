@@ -294,6 +294,14 @@ def _store_refused(exc: errors.ServiceError) -> Response[Any]:
     return _error(HTTPStatus.BAD_REQUEST, f"BigCommerce credentials were not accepted: {exc}")
 
 
+@app.exception_handler(errors.EnqueueFailed)
+def _not_queued(exc: errors.EnqueueFailed) -> Response[Any]:
+    return _error(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "The events queue did not take the redelivery; nothing changed, try again",
+    )
+
+
 @app.exception_handler([errors.StoreUnavailable, errors.StoreThrottled])
 def _store_unavailable(exc: errors.ServiceError) -> Response[Any]:
     return _error(HTTPStatus.BAD_GATEWAY, f"BigCommerce could not be reached to check the credentials: {exc}")

@@ -45,9 +45,10 @@ ROUTES = {
     ("get", "/instances/{instance_id}/status"): {"200"} | INSTANCE,
     ("get", "/instances/{instance_id}/events"): {"200"} | INSTANCE,
     ("get", "/instances/{instance_id}/events/{notification_id}"): {"200"} | INSTANCE,
-    ("post", "/instances/{instance_id}/events/{notification_id}/redeliver"): {"202", "409", "415"} | INSTANCE,
-    ("post", "/instances/{instance_id}/events/redeliver"): {"202", "409", "415"} | INSTANCE,
-    ("post", "/instances/{instance_id}/events/dead-letters/redrive"): {"200", "409", "415"} | INSTANCE,
+    ("post", "/instances/{instance_id}/events/{notification_id}/redeliver"): {"202", "409", "415", "503"}
+    | INSTANCE,
+    ("post", "/instances/{instance_id}/events/redeliver"): {"202", "409", "415", "503"} | INSTANCE,
+    ("post", "/instances/{instance_id}/events/dead-letters/redrive"): {"200", "409", "415", "503"} | INSTANCE,
 }
 
 

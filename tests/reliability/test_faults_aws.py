@@ -192,3 +192,38 @@ def test_a_run_about_to_time_out_stops_after_its_last_checkpoint_and_the_next_re
 
     assert _ints(harness.received.ids()) == ids
     assert harness.received.duplicates() == 0
+
+
+# --- redelivery: the queue refusing the new message -----------------------------------------------
+def test_a_redelivery_the_queue_refuses_leaves_the_queued_retry_to_deliver_it(
+    api: Any,
+    deliveries: Any,
+    receiver: Any,
+    make_instance: Any,
+    notify: Any,
+    aws_edge: AwsEdge,
+    monkeypatch: Any,
+) -> None:
+    """#14: redelivery reopened the notification before sending; when the send failed, the retry
+    already queued was dropped as superseded and nothing was left to deliver it."""
+    from bcevents.aws.event_log import get_notification
+    from callbacks import Reply
+    from tests.integration.conftest import set_retry_schedule
+
+    set_retry_schedule(monkeypatch, 0, 0)  # the retry is due at once
+    receiver.script("/hook", Reply(503))
+    item = make_instance(receiver.url())
+    [n] = notify(item, 1)
+    deliveries.enqueue(n)
+    deliveries.run()  # 503: RETRYING, its message back in the queue for the next attempt
+    aws_edge.fail(events_queue_client(), ("SendMessageBatch",), "ServiceUnavailable", on=lambda call: True)
+
+    response = api.post(f"/instances/{item['id']}/events/{n.id}/redeliver")
+
+    assert response.status == 503, response.body
+    assert (get_notification(item["id"], n.id) or {}).get("redeliveries", 0) == 0
+    aws_edge.close()
+    receiver.script("/hook", Reply(200))
+    deliveries.run_until_empty()
+    assert (get_notification(item["id"], n.id) or {})["status"] == "DELIVERED"
+    assert receiver.requests[-1].body == n.body

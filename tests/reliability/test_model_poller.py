@@ -291,7 +291,7 @@ class PollerModel(RuleBasedStateMachine):
     @rule(on_call=st.integers(1, 3))
     def poll_when_sqs_refuses_part_of_a_batch(self, on_call: int) -> None:
         """From the ``on_call``-th SendMessageBatch on, SQS refuses half of each batch (retries too)."""
-        from bcevents.aws.queues import EnqueueFailed
+        from bcevents.errors import EnqueueFailed
 
         edge = AwsEdge()
         edge.partial_batch(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bcevents.aws.queues import MAX_BATCH_BYTES, SQS_BATCH, EnqueueFailed, batches, entry_bytes
+from bcevents.aws.queues import MAX_BATCH_BYTES, SQS_BATCH, batches, entry_bytes
 from bcevents.compat.envelope import (
     MAX_BODY_BYTES,
     MAX_EVENTS,
@@ -22,6 +22,7 @@ from bcevents.compat.queued import (
     travels_by_reference,
     with_body,
 )
+from bcevents.errors import EnqueueFailed
 
 INSTANCE = InstanceInfo(instance_id="123456789012", name="shop", tags=[], org_id="org", user_id="user")
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)

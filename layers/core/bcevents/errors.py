@@ -80,3 +80,11 @@ class EventsDisabled(ServiceError):
 class PublishFailed(ServiceError):
     """A page's events could not be handed on (logged and enqueued): that resource stops where its
     last checkpoint is and the run goes on with the others; the next run repeats the page."""
+
+
+class EnqueueFailed(ServiceError):
+    """Some entries could not be sent to a queue; ``unsent`` names them (their Ids)."""
+
+    def __init__(self, message: str, unsent: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.unsent = unsent or []

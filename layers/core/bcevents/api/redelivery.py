@@ -4,13 +4,15 @@ Each redelivery reopens the notification in the event log (status NEW, ``redeliv
 retry schedule starting over; earlier attempts stay) and queues its exact body again with the
 redelivery's number as a message attribute. The deliver function is idempotent on the id *and*
 that number, so it POSTs again, with the same ``webhook-id``/``Elements-Webhook-Id``; a message of
-an earlier delivery still queued is dropped.
+an earlier delivery still queued is dropped. If the queue refuses the message, the reopening is
+undone, so the delivery under way (a retry still queued) stands, and the caller is told (503).
 
 Nothing is redelivered while the instance's events are off: delivery would drop it at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -25,7 +27,7 @@ from bcevents.aws.queues import REDELIVERY_ATTRIBUTE, send_entries
 from bcevents.aws.tables import Item
 from bcevents.compat.envelope import MalformedNotification, Notification
 from bcevents.compat.queued import from_sqs_record, to_sqs_entry
-from bcevents.errors import EventsDisabled, NotRedeliverable
+from bcevents.errors import EnqueueFailed, EventsDisabled, NotRedeliverable
 from bcevents.observability import logger, metrics
 
 
@@ -38,7 +40,11 @@ def redeliver(principal: Principal, instance_id: int, notification_id: str) -> R
         raise NotRedeliverable(notification_id)
     notification = _notification(body)
     number = event_log.reopen(notification, state)
-    send_entries([redelivery_entry(notification, number)])
+    try:
+        send_entries([redelivery_entry(notification, number)])
+    except EnqueueFailed:
+        event_log.undo_reopen(notification, state, number)  # the delivery under way stands
+        raise
     metrics.add_metric(name="NotificationsRedelivered", unit=MetricUnit.Count, value=1)
     logger.info(
         "notification redelivered",
@@ -55,6 +61,7 @@ def redeliver_many(principal: Principal, instance_id: int, request: RedeliverBod
         item["id"], filters, limit=request.limit, cursor=request.cursor, where=""
     )
     entries: list[dict[str, Any]] = []
+    reopened: dict[str, tuple[Notification, Mapping[str, Any], int]] = {}
     skipped: list[str] = []
     for state in found:
         body = event_bodies.load_body(item["id"], state["notification_id"])
@@ -62,8 +69,15 @@ def redeliver_many(principal: Principal, instance_id: int, request: RedeliverBod
             skipped.append(state["notification_id"])
             continue
         notification = _notification(body)
-        entries.append(redelivery_entry(notification, event_log.reopen(notification, state)))
-    send_entries(entries)
+        number = event_log.reopen(notification, state)
+        reopened[notification.id] = (notification, state, number)
+        entries.append(redelivery_entry(notification, number))
+    try:
+        send_entries(entries)
+    except EnqueueFailed as exc:
+        for unsent in exc.unsent:  # the messages SQS took are redeliveries; the others never were
+            event_log.undo_reopen(*reopened[unsent])
+        raise
     metrics.add_metric(name="NotificationsRedelivered", unit=MetricUnit.Count, value=len(entries))
     logger.info(
         "notifications redelivered",

@@ -34,7 +34,15 @@ from botocore.exceptions import ClientError
 
 from bcevents import clock
 from bcevents.aws import event_bodies
-from bcevents.aws.items import Item, error_code, instance_key, to_dynamo, to_plain, without_keys
+from bcevents.aws.items import (
+    Item,
+    conditional_failed,
+    error_code,
+    instance_key,
+    to_dynamo,
+    to_plain,
+    without_keys,
+)
 from bcevents.aws.tables import get_storage
 from bcevents.clock import iso_seconds
 from bcevents.compat.envelope import Notification
@@ -136,6 +144,40 @@ def reopen(notification: Notification, state: Mapping[str, Any], *, now: datetim
     }
     _update(notification, moment, changes)
     return number
+
+
+def undo_reopen(notification: Notification, state: Mapping[str, Any], number: int) -> None:
+    """Put back what :func:`reopen` changed, when its message could not be sent: the delivery
+    that was under way (a queued retry, a final status) stands again. Only if no later
+    reopening happened meanwhile."""
+    names = {f"#f{i}": name for i, name in enumerate(_REOPENED)}
+    values: dict[str, Any] = {":number": number}
+    sets, removes = [], []
+    for i, name in enumerate(_REOPENED):
+        if state.get(name) is None:
+            removes.append(f"#f{i}")
+        else:
+            sets.append(f"#f{i} = :v{i}")
+            values[f":v{i}"] = to_dynamo(state[name])
+    expression = ("SET " + ", ".join(sets) if sets else "") + (
+        " REMOVE " + ", ".join(removes) if removes else ""
+    )
+    names["#r"] = "redeliveries"
+    try:
+        get_storage().events.update_item(
+            Key={"pk": instance_key(notification.instance_id), "sk": notification_sk(notification.id)},
+            UpdateExpression=expression.strip(),
+            ConditionExpression="#r = :number",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as exc:
+        if not conditional_failed(exc):
+            raise
+
+
+#: What a reopening changes (and an undone one puts back).
+_REOPENED = ("status", "redeliveries", "retry_base", "redelivered_date", "status_reason", "next_attempt_at")
 
 
 def record_attempt(

@@ -25,7 +25,7 @@ from bcevents.aws import clients
 from bcevents.aws.items import error_code
 from bcevents.compat.envelope import Notification
 from bcevents.compat.queued import to_sqs_entry
-from bcevents.errors import ServiceError
+from bcevents.errors import EnqueueFailed
 from bcevents.observability import logger
 from bcevents.settings import get_settings
 
@@ -39,10 +39,6 @@ MAX_BATCH_BYTES = 1_048_576
 _ATTEMPTS = 3
 
 
-class EnqueueFailed(ServiceError):
-    """Some notifications could not be sent to the events queue (the poll will repeat them)."""
-
-
 def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None) -> None:
     """Send SQS entries (``Id``, ``MessageBody``, ``MessageAttributes``) in batches of at most ten
     entries and :data:`MAX_BATCH_BYTES`.
@@ -51,20 +47,24 @@ def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None
     again (twice more), and if any still fail the caller is told, so it does not checkpoint.
     """
     url = queue_url or get_settings().events_queue_url
-    for batch in batches(entries):
+    runs = batches(entries)
+    for index, batch in enumerate(runs):
         pending = list(batch)
+        later = [entry["Id"] for run in runs[index + 1 :] for entry in run]
         for _ in range(_ATTEMPTS):
             try:
                 response = clients.sqs().send_message_batch(QueueUrl=url, Entries=pending)  # type: ignore[arg-type]
             except ClientError as exc:
-                raise EnqueueFailed(f"SQS refused the batch: {error_code(exc)}") from exc
+                unsent = [entry["Id"] for entry in pending] + later
+                raise EnqueueFailed(f"SQS refused the batch: {error_code(exc)}", unsent) from exc
             failed = {failure["Id"] for failure in response.get("Failed", [])}
             if not failed:
                 break
             logger.warning("some notifications were not enqueued", extra={"failed": len(failed)})
             pending = [entry for entry in pending if entry["Id"] in failed]
         else:
-            raise EnqueueFailed(f"{len(pending)} notifications could not be enqueued")
+            unsent = [entry["Id"] for entry in pending] + later
+            raise EnqueueFailed(f"{len(pending)} notifications could not be enqueued", unsent)
 
 
 def batches(entries: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
