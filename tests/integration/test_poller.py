@@ -412,3 +412,49 @@ def test_lease_tokens_grow_with_each_lease(aws: StackResources) -> None:
     second = storage.acquire_lease("1", "b", 10)
 
     assert second >= first
+
+
+def test_a_resource_added_to_an_existing_instance_starts_when_it_was_added(
+    api: ApiClient, sandbox: SandboxServer, aws: StackResources
+) -> None:
+    """#14: a resource added later started from the instance's creation and reported months of
+    old changes on its first poll. It now starts when it was added (or at its backfillFrom)."""
+    orders = {"url": "/hubs/ecommerce/orders?where=date_modified>='${date:yyyy-MM-dd'T'HH:mm:ss'Z'}'"}
+    products = {"url": "/hubs/ecommerce/products?where=date_modified>='${date:yyyy-MM-dd'T'HH:mm:ss'Z'}'"}
+    instance = _api_account(api, sandbox, **{"event.poller.configuration": {"orders": orders}})
+    _created_an_hour_ago(str(instance))
+    store = sandbox.store
+    store.set_clock(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10))
+    old = store.create_products(3)  # changed after the instance was created, before products were added
+    store.set_clock(datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1))
+    run_poll(instance)
+    assert drain(aws).events == []
+
+    added = api.patch(
+        f"/instances/{instance}",
+        {
+            "configuration": {"event.poller.configuration": {"orders": orders, "products": products}},
+            "validateCredentials": False,
+        },
+    )
+    assert added.status == 200, added.body
+    store.set_clock(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5))
+    new = store.create_product()["id"]
+    store.advance(30)
+    run_poll(instance)
+
+    assert drain(aws).ids("products") == [str(new)], old
+
+
+def _created_an_hour_ago(instance_id: str) -> None:
+    """The instance (and its resources) as if created an hour ago."""
+    from bcevents.aws.tables import get_storage
+
+    storage = get_storage()
+    item = storage.get_instance(instance_id)
+    assert item is not None
+    hour_ago = (
+        (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    starts = dict.fromkeys(item["resource_starts"], hour_ago)
+    storage.update_instance_fields(instance_id, created_date=hour_ago, resource_starts=starts)

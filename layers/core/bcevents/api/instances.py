@@ -47,6 +47,7 @@ def create_instance(principal: Principal, body: InstanceBody) -> CreatedInstance
         "created_date": now,
         "updated_date": now,
         "configuration": stored,
+        "resource_starts": _resource_starts({}, config, now),
         "events_enabled": config.events_enabled,
         "token_hash": access.hash_secret(token),
         "webhook_secret": webhook_secret,
@@ -204,8 +205,12 @@ def _save_configuration(item: Item, raw: dict[str, Any], *, validate: bool) -> I
         )
     if validate:
         check_credentials(config)
+    # A resource added now starts now (an older instance's resources started at its creation).
+    created: str = item["created_date"]
+    known: dict[str, str] = item.get("resource_starts") or dict.fromkeys(_resource_names(item), created)
     item["configuration"] = stored_form(config)
     item["updated_date"] = iso_millis(clock.now())
+    item["resource_starts"] = _resource_starts(known, config, item["updated_date"])
     item["events_enabled"] = config.events_enabled
     if config.events_enabled:
         item["events_disabled_reason"] = None
@@ -221,6 +226,15 @@ def _set_events(item: Item, enabled: bool, *, reason: str | None) -> InstanceVie
         )
     lifecycle.switch_events(item, enabled, reason=reason)
     return to_view(item)
+
+
+def _resource_starts(known: dict[str, str], config: InstanceConfiguration, now: str) -> dict[str, str]:
+    """When each polled resource was added: kept for those still configured, ``now`` for new ones."""
+    return {name: known.get(name, now) for name in config.poller_resources()}
+
+
+def _resource_names(item: Item) -> list[str]:
+    return list(InstanceConfiguration.model_validate(item["configuration"]).poller_resources())
 
 
 _STORE_KEYS = frozenset({"username", "password", "store.url", "access.token"})

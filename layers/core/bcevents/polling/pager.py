@@ -30,16 +30,26 @@ def poll_resources(
     *,
     created_at: datetime,
     reports: list[ResourceReport],
+    starts: Mapping[str, datetime] | None = None,
 ) -> None:
     """Poll every resource of the instance into ``reports``; a resource the store refuses does
-    not stop the others (OutOfTime does: the next run resumes)."""
+    not stop the others (OutOfTime does: the next run resumes). A resource without a watermark
+    starts when it was added (``starts``), else when the instance was created."""
     for name, resource in config.poller_resources().items():
         report = ResourceReport(name, started_at=clock.now().isoformat())
         reports.append(report)
         before = store.client.requests_made
         try:
             page_resource(
-                ResourcePass(store, sink, name, resource, watermarks.get(name), report, created_at=created_at)
+                ResourcePass(
+                    store,
+                    sink,
+                    name,
+                    resource,
+                    watermarks.get(name),
+                    report,
+                    created_at=(starts or {}).get(name, created_at),
+                )
             )
         except (StoreRequestFailed, StoreUnavailable, PublishFailed) as exc:
             report.error = str(exc)

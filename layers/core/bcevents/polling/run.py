@@ -77,6 +77,7 @@ def poll_instance(
             sink,
             config,
             storage.get_watermarks(instance_id),
+            starts={name: parse_iso(at) for name, at in (item.get("resource_starts") or {}).items()},
             created_at=created_at,
             reports=reports,
         )

@@ -59,6 +59,8 @@ class ResourcePass:
         *,
         created_at: datetime,
     ) -> None:
+        """``created_at``: when the resource was added (its first window starts there, unless
+        ``backfillFrom`` says otherwise)."""
         self.store = store
         self.sink = sink
         self.name = name
