@@ -458,3 +458,32 @@ def _created_an_hour_ago(instance_id: str) -> None:
     )
     starts = dict.fromkeys(item["resource_starts"], hour_ago)
     storage.update_instance_fields(instance_id, created_date=hour_ago, resource_starts=starts)
+
+
+def test_a_lease_shorter_than_a_run_refuses_to_poll(
+    api: ApiClient, sandbox: SandboxServer, aws: StackResources, setenv: Any
+) -> None:
+    """#14: POLL_LEASE_SECONDS below the function's timeout let a run outlive its lease; the poll
+    function now refuses to run (and says why) rather than race the run that takes over."""
+    instance = _legacy(api, sandbox)
+    setenv(POLL_LEASE_SECONDS="120")
+    sandbox.store.clear_requests()
+
+    result = run_poll(instance, remaining_ms=300_000)
+
+    assert result["outcome"].startswith("failed: POLL_LEASE_SECONDS (120) must exceed")
+    assert sandbox.store.requests == []
+
+
+def test_the_template_gives_the_lease_longer_than_the_poll_function_runs() -> None:
+    from bcevents.settings import Settings
+    from devstack.resources import load_template
+
+    template = load_template()
+    timeout = template["Resources"]["PollFunction"]["Properties"]["Timeout"]
+    environment = (
+        template["Resources"]["PollFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    lease = int(environment.get("POLL_LEASE_SECONDS", Settings.model_fields["poll_lease_seconds"].default))
+
+    assert lease > timeout

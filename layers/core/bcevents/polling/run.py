@@ -53,6 +53,15 @@ def poll_instance(
     if not item.get("events_enabled"):
         return PollOutcome(instance_id, "skipped: events disabled")
     settings = get_settings()
+    if settings.poll_lease_seconds <= remaining_seconds():
+        # A run that can outlive its lease could checkpoint after another run took over.
+        outcome = (
+            f"failed: POLL_LEASE_SECONDS ({settings.poll_lease_seconds}) must exceed the poll function's "
+            f"timeout ({remaining_seconds():.0f} s left at the start of this run)"
+        )
+        logger.error("poll refused: the lease is shorter than a run", extra={"instance_id": instance_id})
+        metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+        return PollOutcome(instance_id, outcome)
     try:
         lease_token = storage.acquire_lease(instance_id, lease_owner, settings.poll_lease_seconds)
     except LeaseHeld:
