@@ -3,6 +3,7 @@ each page, no AWS (the sink is a list)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,3 +175,25 @@ def test_a_pass_stops_before_the_deadline_and_keeps_what_it_reported() -> None:
 
     assert len(sink.ids) == 2
     assert len(sink.checkpoints) == 1
+
+
+def test_a_pinned_pass_over_20000_changed_records_keeps_its_state_within_an_item() -> None:
+    """#14: a pinned-window pass saved `seen` after every page, unbounded: a bulk import of ~12k
+    records made the watermark pass DynamoDB's 400 KB item limit, and the resource stopped for good."""
+    store = _store()
+    store.create_products(20_000, start=START, step_seconds=0.001)
+    p, sink, _ = _pass(store, LEGACY_PRODUCTS, page_size=250, legacy=True)
+    sizes: list[int] = []
+    real_checkpoint = sink.checkpoint
+
+    def measured(resource: str, watermark: Watermark) -> None:
+        sizes.append(len(json.dumps(watermark.to_item())))
+        real_checkpoint(resource, watermark)
+
+    sink.checkpoint = measured  # type: ignore[method-assign]
+
+    pager.page_resource(p)
+
+    assert len(sink.ids) == 20_000
+    assert len(set(sink.ids)) == 20_000
+    assert max(sizes) < 400_000 * 0.75  # DynamoDB's item limit, with room for the keys

@@ -58,3 +58,15 @@ def test_the_edge_set_is_bounded_keeping_the_newest(monkeypatch) -> None:
     mark.advance(T0, poll_delay=0)
 
     assert set(mark.seen) == {"2", "3", "4"}
+
+
+def test_bounding_keeps_the_newest_versions_without_moving_the_bound(monkeypatch) -> None:
+    monkeypatch.setattr(watermark, "MAX_SEEN", 2)
+    mark = Watermark(T0)
+    for i in range(4):
+        mark.remember(str(i), T0 + timedelta(seconds=i))
+
+    mark.bound()
+
+    assert set(mark.seen) == {"2", "3"}
+    assert mark.updated_at == T0

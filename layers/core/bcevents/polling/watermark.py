@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-#: The edge set stays small (records of one second, or of pollDelay seconds); this bounds it anyway
-#: so a pathological store cannot grow an item past DynamoDB's 400 KB.
+#: The edge set stays small (records of one second, or of pollDelay seconds) once a pass advances;
+#: a pinned pass keeps what it reported until it ends. This bounds both, at every save, so no store
+#: can grow an item past DynamoDB's 400 KB (5,000 versions are ~250 KB).
 MAX_SEEN = 5_000
 
 
@@ -65,7 +66,11 @@ class Watermark:
         """Move the lower bound forward (never back) and forget what falls out of the overlap."""
         self.updated_at = max(self.updated_at, to)
         edge = self.updated_at - timedelta(seconds=poll_delay)
-        kept = {k: v for k, v in self.seen.items() if datetime.fromisoformat(v) >= edge}
-        if len(kept) > MAX_SEEN:
-            kept = dict(sorted(kept.items(), key=lambda kv: kv[1])[-MAX_SEEN:])
-        self.seen = kept
+        self.seen = {k: v for k, v in self.seen.items() if datetime.fromisoformat(v) >= edge}
+        self.bound()
+
+    def bound(self) -> None:
+        """Keep the newest MAX_SEEN versions, whatever the pass: the stored item must fit DynamoDB's
+        400 KB. What is forgotten can only be reported again (a repeated pass), never lost."""
+        if len(self.seen) > MAX_SEEN:
+            self.seen = dict(sorted(self.seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])

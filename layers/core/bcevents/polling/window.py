@@ -166,6 +166,7 @@ class ResourcePass:
         self.report.polled_through = until.isoformat()
 
     def save(self) -> None:
-        """Save the watermark as it is (a resumable pass's progress included)."""
+        """Save the watermark as it is (a resumable pass's progress included), bounded."""
         self._wrote = True
+        self.watermark.bound()
         self.sink.checkpoint(self.name, self.watermark)
