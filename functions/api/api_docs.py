@@ -110,6 +110,10 @@ def error_answers(method: str, path: str) -> dict[HTTPStatus, str]:
         answers[HTTPStatus.SERVICE_UNAVAILABLE] = (
             "The events queue did not take it: nothing changed, try again"
         )
+    if (method, path) == ("post", "/instances"):
+        answers[HTTPStatus.CONFLICT] = (
+            "The Idempotency-Key was sent with another body, or its first request is still running"
+        )
     if method in ("post", "put", "patch"):
         answers[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = (
             "A body that is not JSON (Content-Type: application/json)"

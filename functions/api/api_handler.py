@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -71,8 +71,19 @@ def _principal() -> access.Principal:
 
 
 @app.post("/instances")
-def create_instance(body: InstanceBody) -> CreatedInstanceView:
-    return instances.create_instance(_principal(), body)
+def create_instance(
+    body: InstanceBody,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="the same key (and body) within a day answers with the instance the first request created",
+        ),
+    ] = None,
+) -> CreatedInstanceView:
+    return instances.create_instance(_principal(), body, idempotency_key=idempotency_key)
 
 
 @app.get("/instances")
@@ -292,6 +303,11 @@ def _not_found(exc: errors.InstanceNotFound) -> Response[Any]:
 @app.exception_handler([errors.StoreRejectedCredentials, errors.StoreRequestFailed, errors.EgressRefused])
 def _store_refused(exc: errors.ServiceError) -> Response[Any]:
     return _error(HTTPStatus.BAD_REQUEST, f"BigCommerce credentials were not accepted: {exc}")
+
+
+@app.exception_handler([errors.CreationInProgress, errors.IdempotencyKeyReused])
+def _idempotency_conflict(exc: errors.ServiceError) -> Response[Any]:
+    return _error(HTTPStatus.CONFLICT, f"Idempotency-Key: {exc}")
 
 
 @app.exception_handler(errors.EnqueueFailed)

@@ -363,3 +363,90 @@ def test_the_webhook_secret_rotates_and_the_old_one_signs_for_a_grace_period(
     assert stored["webhook_secret"] == new_secret
     assert [p["secret"] for p in stored["previous_webhook_secrets"]] == [created["webhookSigningSecret"]]
     assert "webhook" not in json.dumps(api.get(f"/instances/{created['id']}").body).lower()
+
+
+# --- Idempotency-Key (#14) -------------------------------------------------------------------
+def _idempotent_body() -> dict[str, Any]:
+    from tests.support.bodies import api_account
+
+    body = api_account("https://api.bigcommerce.com/stores/abc123/v3/", "tok", "https://cb.example/x")
+    body["validateCredentials"] = False
+    return body
+
+
+def test_a_retried_creation_with_its_idempotency_key_answers_with_the_first_instance(api: ApiClient) -> None:
+    """Before, a client retry after API Gateway's 29 s timeout created a second live instance on the
+    same store, and every change was delivered twice under different ids."""
+    key = {"Idempotency-Key": "create-shop-42"}
+
+    first = api.post("/instances", _idempotent_body(), headers=key)
+    again = api.post("/instances", _idempotent_body(), headers=key)
+
+    assert (first.status, again.status) == (200, 200)
+    assert again.body["id"] == first.body["id"]
+    assert again.body["webhookSigningSecret"] == first.body["webhookSigningSecret"]
+    assert len(api.get("/instances").body) == 1
+    # The retry's token is the instance's now (the first answer's never reached the client).
+    from bcevents.api.access import hash_secret
+    from bcevents.aws.tables import get_storage
+
+    stored = get_storage().get_instance(str(first.body["id"]))
+    assert stored is not None
+    assert stored["token_hash"] == hash_secret(again.body["token"]) != hash_secret(first.body["token"])
+
+
+def test_an_idempotency_key_reused_with_another_body_is_a_409(api: ApiClient) -> None:
+    key = {"Idempotency-Key": "create-shop-42"}
+    other = _idempotent_body()
+    other["name"] = "another"
+
+    assert api.post("/instances", _idempotent_body(), headers=key).status == 200
+    response = api.post("/instances", other, headers=key)
+
+    assert response.status == 409
+    assert "another body" in response.body["message"]
+    assert len(api.get("/instances").body) == 1
+
+
+def test_a_failed_creation_frees_its_idempotency_key(api: ApiClient) -> None:
+    key = {"Idempotency-Key": "create-shop-43"}
+    bad = _idempotent_body()
+    bad["configuration"]["event.poller.refresh_interval"] = "soon"
+
+    assert api.post("/instances", bad, headers=key).status == 400
+    fixed = api.post("/instances", _idempotent_body(), headers=key)
+
+    assert fixed.status == 200, fixed.body
+
+
+def test_without_an_idempotency_key_each_creation_is_a_new_instance(api: ApiClient) -> None:
+    first = api.post("/instances", _idempotent_body())
+    second = api.post("/instances", _idempotent_body())
+
+    assert first.body["id"] != second.body["id"]
+
+
+def test_a_retry_while_the_first_request_still_runs_is_a_409(api: ApiClient) -> None:
+    import hashlib
+
+    from bcevents.api.models import InstanceBody
+    from bcevents.aws import creation_keys
+
+    body = _idempotent_body()
+    org_id = _org_of(api)
+    body_hash = hashlib.sha256(
+        InstanceBody.model_validate(body).model_dump_json(by_alias=True).encode()
+    ).hexdigest()
+    assert creation_keys.claim(org_id, "create-shop-45", body_hash).claimed  # the first request, running
+
+    response = api.post("/instances", body, headers={"Idempotency-Key": "create-shop-45"})
+
+    assert response.status == 409
+    assert "still creating" in response.body["message"]
+
+
+def _org_of(api: ApiClient) -> str:
+    from bcevents.api.access import authenticate
+
+    assert api.authorization is not None
+    return authenticate(api.authorization).org_id

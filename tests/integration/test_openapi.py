@@ -32,7 +32,7 @@ def test_the_document_is_valid_openapi_for_code_generators() -> None:
 EVERY = {"400", "401", "429"}
 INSTANCE = EVERY | {"404"}
 ROUTES = {
-    ("post", "/instances"): {"200", "502", "415"} | EVERY,
+    ("post", "/instances"): {"200", "409", "415", "502"} | EVERY,
     ("get", "/instances"): {"200"} | EVERY,
     ("get", "/instances/{instance_id}"): {"200"} | INSTANCE,
     ("put", "/instances/{instance_id}"): {"200", "502", "415"} | INSTANCE,

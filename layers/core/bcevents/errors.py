@@ -88,3 +88,11 @@ class EnqueueFailed(ServiceError):
     def __init__(self, message: str, unsent: list[str] | None = None) -> None:
         super().__init__(message)
         self.unsent = unsent or []
+
+
+class CreationInProgress(ServiceError):
+    """An earlier request with this Idempotency-Key is still creating its instance."""
+
+
+class IdempotencyKeyReused(ServiceError):
+    """This Idempotency-Key was used with another request body."""

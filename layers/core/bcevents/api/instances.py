@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -10,7 +11,7 @@ from bcevents.api import access
 from bcevents.api.access import Principal
 from bcevents.api.models import CreatedInstanceView, InstanceBody, InstancePatch, InstanceView
 from bcevents.api.validation import validate_configuration
-from bcevents.aws import lifecycle, schedules
+from bcevents.aws import creation_keys, lifecycle, schedules
 from bcevents.aws.tables import Item, get_storage
 from bcevents.bigcommerce.client import check_credentials, exchange_oauth_code
 from bcevents.clock import iso_millis
@@ -23,15 +24,58 @@ from bcevents.compat.configuration import (
     stored_form,
 )
 from bcevents.delivery import signing
-from bcevents.errors import FieldProblem, InstanceNotFound, InvalidConfiguration
+from bcevents.errors import (
+    CreationInProgress,
+    FieldProblem,
+    IdempotencyKeyReused,
+    InstanceNotFound,
+    InvalidConfiguration,
+)
 from bcevents.observability import logger
 from bcevents.settings import get_settings
 
 _ID_LOW, _ID_SPAN = 10**11, 9 * 10**11  # twelve-digit numeric ids, like Cloud Elements' instance ids
 
 
-def create_instance(principal: Principal, body: InstanceBody) -> CreatedInstanceView:
-    """Validate, authorize against the store, store, and schedule a new instance."""
+def create_instance(
+    principal: Principal, body: InstanceBody, *, idempotency_key: str | None = None
+) -> CreatedInstanceView:
+    """Validate, authorize against the store, store, and schedule a new instance.
+
+    With an ``idempotency_key``, a retry of the same request (same key and body, within a day)
+    answers with the instance the first one created, and a fresh token (the first answer's never
+    reached the client; only its hash was kept) instead of creating a second instance.
+    """
+    if idempotency_key is None:
+        return _create(principal, body)
+    body_hash = hashlib.sha256(body.model_dump_json(by_alias=True).encode("utf-8")).hexdigest()
+    found = creation_keys.claim(principal.org_id, idempotency_key, body_hash)
+    if not found.claimed:
+        return _replay(principal, found)
+    try:
+        created = _create(principal, body)
+    except Exception:
+        creation_keys.release(principal.org_id, idempotency_key)  # nothing created: a retry may try
+        raise
+    creation_keys.complete(principal.org_id, idempotency_key, str(created.id))
+    return created
+
+
+def _replay(principal: Principal, found: creation_keys.Claim) -> CreatedInstanceView:
+    if not found.same_body:
+        raise IdempotencyKeyReused("this Idempotency-Key was sent with another body")
+    if found.instance_id is None:
+        raise CreationInProgress("a request with this Idempotency-Key is still creating its instance")
+    item = get_instance(principal, found.instance_id)
+    token = access.new_secret()
+    get_storage().update_instance_fields(item["id"], token_hash=access.hash_secret(token))
+    logger.info("instance creation replayed", extra={"instance_id": item["id"]})
+    return CreatedInstanceView(
+        **to_view(item).model_dump(), token=token, webhook_secret=item["webhook_secret"]
+    )
+
+
+def _create(principal: Principal, body: InstanceBody) -> CreatedInstanceView:
     config = validate_configuration(body.configuration, allow_private=get_settings().allow_private_networks)
     stored = _with_store_token(config, stored_form(config), body)
     config = InstanceConfiguration.model_validate(stored)
