@@ -85,6 +85,15 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
     return json.dumps(document, indent=2)
 
 
+#: Routes that write the instance as they read it (a concurrent change is a 409, never undone).
+_WRITES_INSTANCE = frozenset(
+    {
+        ("put", "/instances/{instance_id}"),
+        ("patch", "/instances/{instance_id}"),
+        ("put", "/instances/{instance_id}/events/enabled"),
+        ("delete", "/instances/{instance_id}/events/enabled"),
+    }
+)
 #: Routes that ask the store to accept the credentials before saving them.
 _CHECKS_STORE = frozenset(
     {("post", "/instances"), ("put", "/instances/{instance_id}"), ("patch", "/instances/{instance_id}")}
@@ -114,6 +123,8 @@ def error_answers(method: str, path: str) -> dict[HTTPStatus, str]:
         answers[HTTPStatus.CONFLICT] = (
             "The Idempotency-Key was sent with another body, or its first request is still running"
         )
+    if (method, path) in _WRITES_INSTANCE:
+        answers[HTTPStatus.CONFLICT] = "Another request changed the instance meanwhile: read it and try again"
     if method in ("post", "put", "patch"):
         answers[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = (
             "A body that is not JSON (Content-Type: application/json)"

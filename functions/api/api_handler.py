@@ -305,6 +305,13 @@ def _store_refused(exc: errors.ServiceError) -> Response[Any]:
     return _error(HTTPStatus.BAD_REQUEST, f"BigCommerce credentials were not accepted: {exc}")
 
 
+@app.exception_handler(errors.InstanceChanged)
+def _changed(exc: errors.InstanceChanged) -> Response[Any]:
+    return _error(
+        HTTPStatus.CONFLICT, f"Instance {exc} was changed by another request meanwhile: read it and try again"
+    )
+
+
 @app.exception_handler([errors.CreationInProgress, errors.IdempotencyKeyReused])
 def _idempotency_conflict(exc: errors.ServiceError) -> Response[Any]:
     return _error(HTTPStatus.CONFLICT, f"Idempotency-Key: {exc}")

@@ -450,3 +450,66 @@ def _org_of(api: ApiClient) -> str:
 
     assert api.authorization is not None
     return authenticate(api.authorization).org_id
+
+
+# --- optimistic versions (#14) -------------------------------------------------------------------
+def test_a_patch_racing_a_secret_rotation_is_a_409_and_never_puts_the_old_secret_back(
+    api: ApiClient, monkeypatch: Any
+) -> None:
+    """Before, the PATCH's whole-item put (read before the rotation) put the old secret back."""
+    from bcevents.api import instances
+    from bcevents.aws.tables import get_storage
+
+    created = api.post("/instances", _idempotent_body()).body
+    rotated: list[str] = []
+
+    def rotation_meanwhile(config: Any) -> None:  # runs between the PATCH's read and its write
+        rotated.append(
+            api.post(f"/instances/{created['id']}/webhook-secret/rotate").body["webhookSigningSecret"]
+        )
+
+    monkeypatch.setattr(instances, "check_credentials", rotation_meanwhile)
+    same_store = {"store.url": "https://api.bigcommerce.com/stores/abc123/v3/"}  # so the store is asked
+
+    response = api.patch(
+        f"/instances/{created['id']}", {"configuration": {**same_store, "event.poller.refresh_interval": 7}}
+    )
+
+    assert response.status == 409, (rotated, response.body)
+    stored = get_storage().get_instance(str(created["id"]))
+    assert stored is not None
+    assert stored["webhook_secret"] == rotated[0] != created["webhookSigningSecret"]
+    assert stored["configuration"]["event.poller.refresh_interval"] == 5  # the PATCH did not land
+    monkeypatch.undo()
+    again = api.patch(
+        f"/instances/{created['id']}",
+        {"configuration": {"event.poller.refresh_interval": 7}, "validateCredentials": False},
+    )
+    assert again.status == 200, again.body
+
+
+def test_a_410_disable_racing_a_rotation_reads_again_and_keeps_the_new_secret(
+    api: ApiClient, monkeypatch: Any
+) -> None:
+    from bcevents.aws import lifecycle
+    from bcevents.aws.tables import Storage, get_storage
+
+    created = api.post("/instances", _idempotent_body()).body
+    real_get = Storage.get_instance
+    calls: list[int] = []
+
+    def stale_first_read(self: Storage, instance_id: str) -> Any:
+        item = real_get(self, instance_id)
+        if not calls:  # the rotation lands right after the disable's first read
+            calls.append(1)
+            get_storage().update_instance_fields(instance_id, webhook_secret="whsec_rotated")
+        return item
+
+    monkeypatch.setattr(Storage, "get_instance", stale_first_read)
+
+    lifecycle.disable_events(str(created["id"]), "callback answered 410 Gone")
+
+    monkeypatch.undo()
+    stored = get_storage().get_instance(str(created["id"]))
+    assert stored is not None
+    assert (stored["webhook_secret"], stored["events_enabled"]) == ("whsec_rotated", False)

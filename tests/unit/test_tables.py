@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bcevents.aws.tables import get_storage
-from bcevents.errors import InstanceNotFound, LeaseHeld
+from bcevents.errors import InstanceChanged, InstanceNotFound, LeaseHeld
 from devstack.resources import StackResources
 
 ITEM = {
@@ -26,9 +26,26 @@ def test_an_instance_reads_back_plain_without_its_keys(aws: StackResources) -> N
     assert storage.put_new_instance(dict(ITEM))
     assert not storage.put_new_instance(dict(ITEM))  # the id is taken
 
-    assert storage.get_instance(ITEM["id"]) == ITEM  # floats and ints back as Python numbers
-    assert storage.list_instances("org-a") == [ITEM]
+    stored = {**ITEM, "version": 1}
+    assert storage.get_instance(ITEM["id"]) == stored  # floats and ints back as Python numbers
+    assert storage.list_instances("org-a") == [stored]
     assert storage.list_instances("org-b") == []
+
+
+def test_an_instance_is_replaced_only_as_it_was_read(aws: StackResources) -> None:
+    storage = get_storage()
+    storage.put_new_instance(dict(ITEM))
+    read = storage.get_instance(ITEM["id"])
+    assert read is not None
+    storage.update_instance_fields(ITEM["id"], name="renamed meanwhile")
+
+    with pytest.raises(InstanceChanged):
+        storage.replace_instance(dict(read))
+
+    fresh = storage.get_instance(ITEM["id"])
+    assert fresh is not None
+    storage.replace_instance(fresh)
+    assert (storage.get_instance(ITEM["id"]) or {})["version"] == 3
 
 
 def test_a_replaced_or_updated_instance_must_still_exist(aws: StackResources) -> None:

@@ -96,3 +96,7 @@ class CreationInProgress(ServiceError):
 
 class IdempotencyKeyReused(ServiceError):
     """This Idempotency-Key was used with another request body."""
+
+
+class InstanceChanged(ServiceError):
+    """The instance was changed by another request since it was read (its version moved on)."""

@@ -10,11 +10,13 @@ from bcevents import clock
 from bcevents.aws import schedules
 from bcevents.aws.items import Item
 from bcevents.aws.tables import get_storage
+from bcevents.errors import InstanceChanged
 from bcevents.observability import logger
 
 
 def save(item: Item) -> None:
-    """Overwrite an existing instance (a concurrent delete wins) and make its schedule match it."""
+    """Overwrite an instance as it was read (InstanceChanged if another write came between; a
+    concurrent delete wins) and make its schedule match it."""
     get_storage().replace_instance(item)
     sync_schedule(item)
 
@@ -38,7 +40,18 @@ def switch_events(item: Item, enabled: bool, *, reason: str | None) -> None:
 
 
 def disable_events(instance_id: str, reason: str) -> None:
-    """Turn events off on the service's own initiative (e.g. the callback answered 410 Gone)."""
-    item = get_storage().get_instance(instance_id)
-    if item is not None:
-        switch_events(item, False, reason=reason)
+    """Turn events off on the service's own initiative (e.g. the callback answered 410 Gone); a
+    write that came between the read and this one (a secret rotated) is read again, not undone."""
+    for _ in range(_RACE_RETRIES):
+        item = get_storage().get_instance(instance_id)
+        if item is None:
+            return
+        try:
+            switch_events(item, False, reason=reason)
+        except InstanceChanged:
+            continue
+        return
+    raise InstanceChanged(instance_id)
+
+
+_RACE_RETRIES = 5

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from bcevents.aws import clients
 from bcevents.aws.items import Item as Item  # noqa: PLC0414 - re-exported: the type of every item
 from bcevents.aws.items import conditional_failed, instance_key, to_dynamo, to_plain, without_keys
-from bcevents.errors import InstanceNotFound, LeaseHeld
+from bcevents.errors import InstanceChanged, InstanceNotFound, LeaseHeld
 from bcevents.settings import get_settings
 
 if TYPE_CHECKING:
@@ -77,7 +77,8 @@ class Storage:
 
     # instances -----------------------------------------------------------------------------
     def put_new_instance(self, item: Item) -> bool:
-        """Write a new instance; False if its id is already taken."""
+        """Write a new instance (version 1); False if its id is already taken."""
+        item["version"] = 1
         try:
             self.instances.put_item(
                 Item=to_dynamo({"pk": instance_key(item["id"]), "sk": "INSTANCE", **item}),
@@ -97,25 +98,37 @@ class Storage:
         return without_keys(to_plain(item)) if item else None
 
     def replace_instance(self, item: Item) -> None:
-        """Overwrite an existing instance (it must still exist: a concurrent delete wins)."""
+        """Overwrite an instance as it was read: InstanceChanged if another write came between
+        (its version moved on), InstanceNotFound if it was deleted. Bumps ``item``'s version."""
+        read = item.get("version")
+        unchanged = Attr("version").eq(read) if read is not None else Attr("version").not_exists()
         try:
             self.instances.put_item(
-                Item=to_dynamo({"pk": instance_key(item["id"]), "sk": "INSTANCE", **item}),
-                ConditionExpression=Attr("pk").exists(),
+                Item=to_dynamo(
+                    {"pk": instance_key(item["id"]), "sk": "INSTANCE", **item, "version": int(read or 0) + 1}
+                ),
+                ConditionExpression=Attr("pk").exists() & unchanged,
             )
         except ClientError as exc:
-            if conditional_failed(exc):
+            if not conditional_failed(exc):
+                raise
+            if self.get_instance(item["id"]) is None:
                 raise InstanceNotFound(item["id"]) from None
-            raise
+            raise InstanceChanged(item["id"]) from None
+        item["version"] = int(read or 0) + 1
 
     def update_instance_fields(self, instance_id: str, **fields: Any) -> None:
-        """Set a few top-level attributes of an existing instance."""
+        """Set a few top-level attributes of an existing instance (and move its version on)."""
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = {f":v{i}": to_dynamo(value) for i, value in enumerate(fields.values())}
+        names["#version"], values[":one"], values[":zero"] = "version", 1, 0
+        sets = [f"#f{i} = :v{i}" for i in range(len(fields))] + [
+            "#version = if_not_exists(#version, :zero) + :one"
+        ]
         try:
             self.instances.update_item(
                 Key={"pk": instance_key(instance_id), "sk": "INSTANCE"},
-                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression=Attr("pk").exists(),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
