@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 import api_docs
 from bcevents import errors
-from bcevents.api import access, events, instances, redelivery
+from bcevents.api import access, creation, events, instances, redelivery
 from bcevents.api.models import (
     CreatedInstanceView,
     DeadLetterRedrive,
@@ -83,7 +83,7 @@ def create_instance(
         ),
     ] = None,
 ) -> CreatedInstanceView:
-    return instances.create_instance(_principal(), body, idempotency_key=idempotency_key)
+    return creation.create_instance(_principal(), body, idempotency_key=idempotency_key)
 
 
 @app.get("/instances")

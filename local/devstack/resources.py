@@ -140,7 +140,7 @@ def _create_table(client: Any, name: str, props: dict[str, Any]) -> None:
 def _create_queue(client: Any, name: str, props: dict[str, Any], urls: dict[str, str]) -> str:
     attributes: dict[str, str] = {
         key: str(props[key])
-        for key in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds")
+        for key in ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "MaximumMessageSize")
         if key in props
     }
     redrive = props.get("RedrivePolicy")

@@ -427,16 +427,13 @@ def test_without_an_idempotency_key_each_creation_is_a_new_instance(api: ApiClie
 
 
 def test_a_retry_while_the_first_request_still_runs_is_a_409(api: ApiClient) -> None:
-    import hashlib
-
+    from bcevents.api import creation
     from bcevents.api.models import InstanceBody
     from bcevents.aws import creation_keys
 
     body = _idempotent_body()
     org_id = _org_of(api)
-    body_hash = hashlib.sha256(
-        InstanceBody.model_validate(body).model_dump_json(by_alias=True).encode()
-    ).hexdigest()
+    body_hash = creation.body_hash(InstanceBody.model_validate(body))
     assert creation_keys.claim(org_id, "create-shop-45", body_hash).claimed  # the first request, running
 
     response = api.post("/instances", body, headers={"Idempotency-Key": "create-shop-45"})
@@ -513,3 +510,43 @@ def test_a_410_disable_racing_a_rotation_reads_again_and_keeps_the_new_secret(
     stored = get_storage().get_instance(str(created["id"]))
     assert stored is not None
     assert (stored["webhook_secret"], stored["events_enabled"]) == ("whsec_rotated", False)
+
+
+def test_a_creation_that_failed_after_its_instance_was_stored_is_finished_by_its_retry(
+    api: ApiClient, monkeypatch: Any
+) -> None:
+    """A key was freed whenever the request failed, even after the instance was written (its
+    schedule refused, its time up): the retry then made a second instance."""
+    from bcevents.aws import lifecycle
+
+    real_sync = lifecycle.sync_schedule
+    failures = iter([RuntimeError("EventBridge Scheduler refused")])
+
+    def flaky_sync(item: Any) -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        real_sync(item)
+
+    monkeypatch.setattr(lifecycle, "sync_schedule", flaky_sync)
+    key = {"Idempotency-Key": "create-shop-46"}
+    with pytest.raises(RuntimeError):
+        api.post("/instances", _idempotent_body(), headers=key)
+
+    retry = api.post("/instances", _idempotent_body(), headers=key)
+
+    assert retry.status == 200, retry.body
+    assert [i["id"] for i in api.get("/instances").body] == [retry.body["id"]]
+
+
+def test_the_same_body_with_its_keys_in_another_order_is_the_same_request(api: ApiClient) -> None:
+    key = {"Idempotency-Key": "create-shop-47"}
+    body = _idempotent_body()
+    reordered = dict(reversed(list(body.items())))
+    reordered["configuration"] = dict(reversed(list(body["configuration"].items())))
+
+    first = api.post("/instances", body, headers=key)
+    again = api.post("/instances", reordered, headers=key)
+
+    assert (first.status, again.status) == (200, 200)
+    assert again.body["id"] == first.body["id"]

@@ -208,3 +208,40 @@ def test_a_record_too_large_to_keep_fails_its_resource_alone_and_the_status_says
     status = api.get(f"/instances/{instance}/status").body
     assert status["lastError"]["resource"] == "products"
     assert "too large to keep" in status["lastError"]["message"]
+
+
+def test_a_body_outlives_the_retry_schedule_whatever_the_retention(
+    aws: StackResources, make_instance: Any, setenv: Any
+) -> None:
+    """With EventRetentionDays=1 a body by reference expired while its ~73 h of retries ran."""
+    from bcevents.aws.event_bodies import body_sk
+    from bcevents.aws.event_log import record_enqueued
+    from bcevents.aws.tables import get_storage
+    from bcevents.settings import get_settings
+
+    setenv(EVENT_RETENTION_DAYS="1")
+    item = make_instance("http://127.0.0.1:9/hook")
+    n = _huge(item)
+    before = int(datetime.now(UTC).timestamp())
+
+    record_enqueued([n])
+
+    stored = get_storage().events.get_item(Key={"pk": f"INSTANCE#{item['id']}", "sk": body_sk(n.id)})["Item"]
+    assert int(stored["expires_at"]) >= before + sum(get_settings().delivery_retry_schedule)
+
+
+def test_the_detail_of_a_notification_too_large_for_an_answer_omits_its_body(
+    api: ApiClient, deliveries: Deliveries, make_instance: Any, monkeypatch: Any
+) -> None:
+    from bcevents.api import events
+
+    monkeypatch.setattr(events, "MAX_SHOWN_BODY_BYTES", 1_000_000)
+    item = make_instance("http://127.0.0.1:9/hook")
+    n = _huge(item)
+    deliveries.enqueue(n)
+
+    detail = api.get(f"/instances/{item['id']}/events/{n.id}")
+
+    assert detail.status == 200
+    assert detail.body["body"] is None
+    assert detail.body["redeliverable"] is True

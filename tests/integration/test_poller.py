@@ -487,3 +487,64 @@ def test_the_template_gives_the_lease_longer_than_the_poll_function_runs() -> No
     lease = int(environment.get("POLL_LEASE_SECONDS", Settings.model_fields["poll_lease_seconds"].default))
 
     assert lease > timeout
+
+
+def test_a_stored_url_a_newer_rule_refuses_fails_its_resource_alone(
+    api: ApiClient, sandbox: SandboxServer, aws: StackResources
+) -> None:
+    """An instance saved before raw URLs' own `limit=` was refused keeps polling its other
+    resources; the refused one says why in the run and the status (it used to stop the whole run,
+    holding the lease)."""
+    from bcevents.aws.tables import get_storage
+
+    instance = _legacy(api, sandbox)
+    storage = get_storage()
+    item = storage.get_instance(str(instance))
+    assert item is not None
+    raw = {"url": "/v2/orders?min_date_modified=${gmtDate:EEE, dd MMM yyyy HH:mm:ss Z}&limit=50"}
+    configuration = {
+        **item["configuration"],
+        "event.poller.configuration": {
+            "raw": raw,
+            "products": {
+                "url": "/hubs/ecommerce/products?where=min_date_modified='${date:EEE, dd MMM yyyy HH:mm:ss Z}'"
+            },
+        },
+    }
+    storage.update_instance_fields(str(instance), configuration=configuration)  # as stored long ago
+    _later(sandbox)
+    sandbox.store.create_products(2)
+    _settle(sandbox)
+
+    result = run_poll(instance)
+
+    errors = {r["resource"]: r["error"] for r in result["resources"]}
+    assert "'limit' set by the poller" in errors["raw"]
+    assert errors["products"] is None
+    assert len(drain(aws).ids("products")) == 2
+    assert api.get(f"/instances/{instance}/status").body["lastError"]["resource"] == "raw"
+
+
+def test_a_resource_pointed_at_another_endpoint_forgets_its_watermark(
+    api: ApiClient, sandbox: SandboxServer, aws: StackResources
+) -> None:
+    """A resource whose url changed under the same name kept its watermark (and a pinned pass's
+    after_id), so the new endpoint's records below that id were skipped."""
+    from bcevents.aws.tables import get_storage
+
+    orders = {"url": "/hubs/ecommerce/orders?where=date_modified>='${date:yyyy-MM-dd'T'HH:mm:ss'Z'}'"}
+    instance = _api_account(api, sandbox, **{"event.poller.configuration": {"things": orders}})
+    _later(sandbox)
+    sandbox.store.create_orders(2)
+    _settle(sandbox)
+    run_poll(instance)
+    assert "things" in get_storage().get_watermarks(str(instance))
+
+    products = {"url": "/hubs/ecommerce/products?where=date_modified>='${date:yyyy-MM-dd'T'HH:mm:ss'Z'}'"}
+    changed = api.patch(
+        f"/instances/{instance}",
+        {"configuration": {"event.poller.configuration": {"things": products}}, "validateCredentials": False},
+    )
+
+    assert changed.status == 200, changed.body
+    assert "things" not in get_storage().get_watermarks(str(instance))

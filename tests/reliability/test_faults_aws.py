@@ -227,3 +227,55 @@ def test_a_redelivery_the_queue_refuses_leaves_the_queued_retry_to_deliver_it(
     deliveries.run_until_empty()
     assert (get_notification(item["id"], n.id) or {})["status"] == "DELIVERED"
     assert receiver.requests[-1].body == n.body
+
+
+def test_a_bulk_redelivery_the_queue_refuses_changes_nothing_in_the_log(
+    api: Any,
+    deliveries: Any,
+    receiver: Any,
+    make_instance: Any,
+    notify: Any,
+    aws_edge: AwsEdge,
+    monkeypatch: Any,
+) -> None:
+    """The index's projection lacks retry_base: a refused bulk redelivery used to undo from it and
+    cut the notification's remaining retries. Now the message goes first and nothing is touched."""
+    from bcevents.aws.event_log import get_notification
+    from callbacks import Reply
+    from tests.integration.conftest import set_retry_schedule
+
+    set_retry_schedule(monkeypatch, 0, 0)
+    receiver.script("/hook", Reply(503))
+    item = make_instance(receiver.url())
+    [n] = notify(item, 1)
+    deliveries.enqueue(n)
+    deliveries.run_until_empty()  # FAILED after its attempts, in the dead-letter queue
+    before = get_notification(item["id"], n.id)
+    aws_edge.fail(events_queue_client(), ("SendMessageBatch",), "ServiceUnavailable", on=lambda call: True)
+
+    response = api.post(f"/instances/{item['id']}/events/redeliver", {"status": "FAILED"})
+
+    assert response.status == 503, response.body
+    assert get_notification(item["id"], n.id) == before
+
+
+def test_a_redelivery_that_reaches_delivery_before_the_log_catches_the_log_up(
+    deliveries: Any, receiver: Any, make_instance: Any, notify: Any
+) -> None:
+    """The message is sent before the log is reopened: delivery reopens it itself, and POSTs."""
+    from bcevents.api.redelivery import redelivery_entry
+    from bcevents.aws.event_log import get_notification
+
+    item = make_instance(receiver.url())
+    [n] = notify(item, 1)
+    deliveries.enqueue(n)
+    deliveries.run()  # DELIVERED
+    deliveries.sqs.send_message_batch(
+        QueueUrl=deliveries.aws.events_queue_url, Entries=[redelivery_entry(n, 1)]
+    )
+
+    deliveries.run()
+
+    state = get_notification(item["id"], n.id) or {}
+    assert (state["status"], state["redeliveries"]) == ("DELIVERED", 1)
+    assert [r.body for r in receiver.requests] == [n.body, n.body]

@@ -25,6 +25,8 @@ from bcevents.errors import FieldProblem, InvalidRequest, NotificationNotFound
 
 #: Index pages read for one answer when filters skip most notifications; the cursor goes on.
 MAX_PAGES = 10
+#: A notification body larger than this is not shown in its detail (redeliver it to see it).
+MAX_SHOWN_BODY_BYTES = 4_000_000
 #: Notifications read per index page when a filter applies (a page is billed by size, not count).
 FILTERED_PAGE_SIZE = 200
 _CREATED_KEY = re.compile(
@@ -70,7 +72,9 @@ def get_notification(principal: Principal, instance_id: int, notification_id: st
         )
         for a in event_log.list_attempts(item["id"], notification_id)
     ]
-    body = event_bodies.load_body(item["id"], notification_id)
+    # A body over what one API answer can carry (Lambda answers at most 6 MB) is not shown.
+    shown = state.get("body_bytes", 0) <= MAX_SHOWN_BODY_BYTES
+    body = event_bodies.load_body(item["id"], notification_id) if shown else None
     return NotificationDetail(
         **to_view(state).model_dump(),
         delivery_attempts=attempts,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from bcevents import clock
@@ -11,7 +11,7 @@ from bcevents.api import access
 from bcevents.api.access import Principal
 from bcevents.api.models import CreatedInstanceView, InstanceBody, InstancePatch, InstanceView
 from bcevents.api.validation import validate_configuration
-from bcevents.aws import creation_keys, lifecycle, schedules
+from bcevents.aws import lifecycle, schedules
 from bcevents.aws.tables import Item, get_storage
 from bcevents.bigcommerce.client import check_credentials, exchange_oauth_code
 from bcevents.clock import iso_millis
@@ -24,13 +24,7 @@ from bcevents.compat.configuration import (
     stored_form,
 )
 from bcevents.delivery import signing
-from bcevents.errors import (
-    CreationInProgress,
-    FieldProblem,
-    IdempotencyKeyReused,
-    InstanceNotFound,
-    InvalidConfiguration,
-)
+from bcevents.errors import FieldProblem, InstanceNotFound, InvalidConfiguration
 from bcevents.observability import logger
 from bcevents.settings import get_settings
 
@@ -38,44 +32,10 @@ _ID_LOW, _ID_SPAN = 10**11, 9 * 10**11  # twelve-digit numeric ids, like Cloud E
 
 
 def create_instance(
-    principal: Principal, body: InstanceBody, *, idempotency_key: str | None = None
+    principal: Principal, body: InstanceBody, *, on_stored: Callable[[str], None] | None = None
 ) -> CreatedInstanceView:
-    """Validate, authorize against the store, store, and schedule a new instance.
-
-    With an ``idempotency_key``, a retry of the same request (same key and body, within a day)
-    answers with the instance the first one created, and a fresh token (the first answer's never
-    reached the client; only its hash was kept) instead of creating a second instance.
-    """
-    if idempotency_key is None:
-        return _create(principal, body)
-    body_hash = hashlib.sha256(body.model_dump_json(by_alias=True).encode("utf-8")).hexdigest()
-    found = creation_keys.claim(principal.org_id, idempotency_key, body_hash)
-    if not found.claimed:
-        return _replay(principal, found)
-    try:
-        created = _create(principal, body)
-    except Exception:
-        creation_keys.release(principal.org_id, idempotency_key)  # nothing created: a retry may try
-        raise
-    creation_keys.complete(principal.org_id, idempotency_key, str(created.id))
-    return created
-
-
-def _replay(principal: Principal, found: creation_keys.Claim) -> CreatedInstanceView:
-    if not found.same_body:
-        raise IdempotencyKeyReused("this Idempotency-Key was sent with another body")
-    if found.instance_id is None:
-        raise CreationInProgress("a request with this Idempotency-Key is still creating its instance")
-    item = get_instance(principal, found.instance_id)
-    token = access.new_secret()
-    get_storage().update_instance_fields(item["id"], token_hash=access.hash_secret(token))
-    logger.info("instance creation replayed", extra={"instance_id": item["id"]})
-    return CreatedInstanceView(
-        **to_view(item).model_dump(), token=token, webhook_secret=item["webhook_secret"]
-    )
-
-
-def _create(principal: Principal, body: InstanceBody) -> CreatedInstanceView:
+    """Validate, authorize against the store, store, and schedule a new instance; ``on_stored`` is told
+    its id as soon as it exists (``api.creation`` records it against the Idempotency-Key)."""
     config = validate_configuration(body.configuration, allow_private=get_settings().allow_private_networks)
     stored = _with_store_token(config, stored_form(config), body)
     config = InstanceConfiguration.model_validate(stored)
@@ -102,6 +62,8 @@ def _create(principal: Principal, body: InstanceBody) -> CreatedInstanceView:
             break
     else:  # pragma: no cover - five collisions in 9e11 ids
         raise RuntimeError("could not allocate an instance id")
+    if on_stored is not None:
+        on_stored(item["id"])
     lifecycle.sync_schedule(item)
     logger.info(
         "instance created", extra={"instance_id": item["id"], "events_enabled": config.events_enabled}
@@ -249,9 +211,16 @@ def _save_configuration(item: Item, raw: dict[str, Any], *, validate: bool) -> I
         )
     if validate:
         check_credentials(config)
-    # A resource added now starts now (an older instance's resources started at its creation).
+    # A resource added now starts now (an older instance's resources started at its creation); one
+    # removed, or pointed elsewhere, forgets its watermark and starts anew if it comes back.
+    before = InstanceConfiguration.model_validate(item["configuration"]).poller_resources()
     created: str = item["created_date"]
-    known: dict[str, str] = item.get("resource_starts") or dict.fromkeys(_resource_names(item), created)
+    known: dict[str, str] = item.get("resource_starts") or dict.fromkeys(before, created)
+    after = config.poller_resources()
+    for name, resource in before.items():
+        if name not in after or (after[name].url, after[name].id_field) != (resource.url, resource.id_field):
+            known.pop(name, None)
+            get_storage().delete_watermark(item["id"], name)
     item["configuration"] = stored_form(config)
     item["updated_date"] = iso_millis(clock.now())
     item["resource_starts"] = _resource_starts(known, config, item["updated_date"])
@@ -275,10 +244,6 @@ def _set_events(item: Item, enabled: bool, *, reason: str | None) -> InstanceVie
 def _resource_starts(known: dict[str, str], config: InstanceConfiguration, now: str) -> dict[str, str]:
     """When each polled resource was added: kept for those still configured, ``now`` for new ones."""
     return {name: known.get(name, now) for name in config.poller_resources()}
-
-
-def _resource_names(item: Item) -> list[str]:
-    return list(InstanceConfiguration.model_validate(item["configuration"]).poller_resources())
 
 
 _STORE_KEYS = frozenset({"username", "password", "store.url", "access.token"})

@@ -155,7 +155,10 @@ class NotificationDetail(NotificationView):
     """A notification with every delivery attempt and the exact body that was (or will be) POSTed."""
 
     delivery_attempts: list[AttemptView] = Field(alias="deliveryAttempts")
-    body: dict[str, Any] | None = Field(None, description="the notification as POSTed; null if not kept")
+    body: dict[str, Any] | None = Field(
+        None,
+        description="the notification as POSTed; null if not kept, or over 4 MB (too large for an answer)",
+    )
 
 
 class NotificationPage(_View):

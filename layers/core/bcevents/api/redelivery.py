@@ -1,11 +1,13 @@
 """Redelivery: send notifications again, with the same id: one, a range of the log, or dead letters.
 
-Each redelivery reopens the notification in the event log (status NEW, ``redeliveries`` + 1, the
-retry schedule starting over; earlier attempts stay) and queues its exact body again with the
-redelivery's number as a message attribute. The deliver function is idempotent on the id *and*
+Each redelivery queues the notification's exact body again and reopens it in the event log (status NEW, ``redeliveries`` + 1, the
+retry schedule starting over; earlier attempts stay); the message carries the redelivery's
+number as an attribute. The deliver function is idempotent on the id *and*
 that number, so it POSTs again, with the same ``webhook-id``/``Elements-Webhook-Id``; a message of
-an earlier delivery still queued is dropped. If the queue refuses the message, the reopening is
-undone, so the delivery under way (a retry still queued) stands, and the caller is told (503).
+an earlier delivery still queued is dropped. The message is sent before the log is reopened: if
+the queue refuses it, nothing changed (the delivery under way, a retry still queued, stands) and
+the caller is told (503); if the message arrives before the log says so, delivery catches the log
+up itself.
 
 Nothing is redelivered while the instance's events are off: delivery would drop it at once.
 """
@@ -39,12 +41,9 @@ def redeliver(principal: Principal, instance_id: int, notification_id: str) -> R
     if body is None:
         raise NotRedeliverable(notification_id)
     notification = _notification(body)
-    number = event_log.reopen(notification, state)
-    try:
-        send_entries([redelivery_entry(notification, number)])
-    except EnqueueFailed:
-        event_log.undo_reopen(notification, state, number)  # the delivery under way stands
-        raise
+    number = int(state.get("redeliveries", 0)) + 1
+    send_entries([redelivery_entry(notification, number)])  # refused: nothing changed (a 503)
+    event_log.reopen(notification, state, number=number)
     metrics.add_metric(name="NotificationsRedelivered", unit=MetricUnit.Count, value=1)
     logger.info(
         "notification redelivered",
@@ -61,23 +60,25 @@ def redeliver_many(principal: Principal, instance_id: int, request: RedeliverBod
         item["id"], filters, limit=request.limit, cursor=request.cursor, where=""
     )
     entries: list[dict[str, Any]] = []
-    reopened: dict[str, tuple[Notification, Mapping[str, Any], int]] = {}
+    queued: dict[str, tuple[Notification, Mapping[str, Any], int]] = {}
     skipped: list[str] = []
-    for state in found:
+    for listed in found:
+        # The index holds a projection, possibly stale: the redelivery starts from the item itself.
+        state = event_log.get_notification(item["id"], listed["notification_id"]) or listed
         body = event_bodies.load_body(item["id"], state["notification_id"])
         if body is None:
             skipped.append(state["notification_id"])
             continue
         notification = _notification(body)
-        number = event_log.reopen(notification, state)
-        reopened[notification.id] = (notification, state, number)
+        number = int(state.get("redeliveries", 0)) + 1
+        queued[notification.id] = (notification, state, number)
         entries.append(redelivery_entry(notification, number))
     try:
         send_entries(entries)
     except EnqueueFailed as exc:
-        for unsent in exc.unsent:  # the messages SQS took are redeliveries; the others never were
-            event_log.undo_reopen(*reopened[unsent])
+        _reopen(queued, exclude=set(exc.unsent))  # the ones SQS took are redeliveries under way
         raise
+    _reopen(queued)
     metrics.add_metric(name="NotificationsRedelivered", unit=MetricUnit.Count, value=len(entries))
     logger.info(
         "notifications redelivered",
@@ -123,6 +124,14 @@ def redrive_dead_letters(principal: Principal, instance_id: int) -> DeadLetterRe
         left=scan.left,
         complete=scan.complete,
     )
+
+
+def _reopen(
+    queued: Mapping[str, tuple[Notification, Mapping[str, Any], int]], exclude: set[str] | None = None
+) -> None:
+    for notification_id, (notification, state, number) in queued.items():
+        if notification_id not in (exclude or set()):
+            event_log.reopen(notification, state, number=number)
 
 
 def redelivery_entry(notification: Notification, number: int) -> dict[str, Any]:

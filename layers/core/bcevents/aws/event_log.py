@@ -110,7 +110,10 @@ def record_enqueued(notifications: Sequence[Notification], *, now: datetime | No
     is too large to keep.
     """
     moment = now or clock.now()
-    kept = [event_bodies.body_items(n, _expires_at(moment)) for n in notifications]
+    # A body outlives the retry schedule, whatever the retention: delivery may need it until the end.
+    schedule = sum(get_settings().delivery_retry_schedule) + 86_400
+    bodies_expire = max(_expires_at(moment), int(moment.timestamp()) + schedule)
+    kept = [event_bodies.body_items(n, bodies_expire) for n in notifications]
     for n, items in zip(notifications, kept, strict=True):
         if not items and travels_by_reference(n):
             raise event_bodies.BodyTooLarge(
@@ -125,15 +128,23 @@ def record_enqueued(notifications: Sequence[Notification], *, now: datetime | No
         raise EventLogFailed(f"the event log refused a write: {error_code(exc)}") from exc
 
 
-def reopen(notification: Notification, state: Mapping[str, Any], *, now: datetime | None = None) -> int:
-    """Open a notification for redelivery; returns the redelivery's number (1, 2, ...).
+def reopen(
+    notification: Notification,
+    state: Mapping[str, Any],
+    *,
+    number: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Open a notification for its redelivery ``number`` (by default the next); returns it.
 
     The status goes back to NEW, the next attempt is due at once, and the retry schedule starts
-    over after the attempts made so far (which stay in the log). Two concurrent reopenings may
-    pick the same number: their messages then share an idempotency key and are POSTed once.
+    over after the attempts made so far (which stay in the log). A reopening never goes back: if
+    the log already counts ``number`` redeliveries (or more), nothing changes. Two concurrent
+    redeliveries may pick the same number: their messages then share an idempotency key and are
+    POSTed once.
     """
     moment = now or clock.now()
-    number = int(state.get("redeliveries", 0)) + 1
+    number = number or int(state.get("redeliveries", 0)) + 1
     changes = {
         "status": Status.NEW.value,
         "redeliveries": number,
@@ -142,42 +153,12 @@ def reopen(notification: Notification, state: Mapping[str, Any], *, now: datetim
         "status_reason": None,
         "next_attempt_at": None,
     }
-    _update(notification, moment, changes)
-    return number
-
-
-def undo_reopen(notification: Notification, state: Mapping[str, Any], number: int) -> None:
-    """Put back what :func:`reopen` changed, when its message could not be sent: the delivery
-    that was under way (a queued retry, a final status) stands again. Only if no later
-    reopening happened meanwhile."""
-    names = {f"#f{i}": name for i, name in enumerate(_REOPENED)}
-    values: dict[str, Any] = {":number": number}
-    sets, removes = [], []
-    for i, name in enumerate(_REOPENED):
-        if state.get(name) is None:
-            removes.append(f"#f{i}")
-        else:
-            sets.append(f"#f{i} = :v{i}")
-            values[f":v{i}"] = to_dynamo(state[name])
-    expression = ("SET " + ", ".join(sets) if sets else "") + (
-        " REMOVE " + ", ".join(removes) if removes else ""
-    )
-    names["#r"] = "redeliveries"
     try:
-        get_storage().events.update_item(
-            Key={"pk": instance_key(notification.instance_id), "sk": notification_sk(notification.id)},
-            UpdateExpression=expression.strip(),
-            ConditionExpression="#r = :number",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        _update(notification, moment, changes, below=("redeliveries", number))
     except ClientError as exc:
         if not conditional_failed(exc):
             raise
-
-
-#: What a reopening changes (and an undone one puts back).
-_REOPENED = ("status", "redeliveries", "retry_base", "redelivered_date", "status_reason", "next_attempt_at")
+    return number
 
 
 def record_attempt(
@@ -274,6 +255,7 @@ def _update(
     *,
     new: bool = False,
     facts: dict[str, Any] | None = None,
+    below: tuple[str, int] | None = None,
 ) -> None:
     """One UpdateItem: set ``changes`` (None removes), fill the notification's facts if missing."""
     missing: dict[str, Any] = {
@@ -307,11 +289,16 @@ def _update(
     names["#u"], values[":u"] = "updated_date", iso_seconds(now)
     sets.append("#u = :u")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    condition: dict[str, Any] = {}
+    if below is not None:  # only while the attribute is missing or below the value
+        names["#below"], values[":below"] = below
+        condition["ConditionExpression"] = "attribute_not_exists(#below) OR #below < :below"
     get_storage().events.update_item(
         Key={"pk": instance_key(notification.instance_id), "sk": notification_sk(notification.id)},
         UpdateExpression=expression,
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
+        **condition,
     )
 
 

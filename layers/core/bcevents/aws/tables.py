@@ -194,6 +194,10 @@ class Storage:
                 raise LeaseHeld(instance_id) from None
             raise
 
+    def delete_watermark(self, instance_id: str, resource: str) -> None:
+        """Forget a resource's progress (it was removed, or now names another endpoint)."""
+        self.instances.delete_item(Key={"pk": instance_key(instance_id), "sk": f"WATERMARK#{resource}"})
+
     def acquire_lease(self, instance_id: str, owner: str, seconds: int) -> int:
         """Take the instance's poll lease, or raise LeaseHeld if another live poll has it.
 

@@ -31,7 +31,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from bcevents import clock
 from bcevents.aws import event_bodies, lifecycle, queues
-from bcevents.aws.event_log import Attempt, Status, get_notification, record_attempt, set_status
+from bcevents.aws.event_log import Attempt, Status, get_notification, record_attempt, reopen, set_status
 from bcevents.aws.tables import Item, get_storage
 from bcevents.clock import parse_iso
 from bcevents.compat.envelope import Notification
@@ -108,6 +108,10 @@ def deliver(
     """
     n = message.notification
     state = get_notification(n.instance_id, n.id) or {}
+    if message.redelivery > int(state.get("redeliveries", 0)):
+        # A redelivery queued before its reopening reached the log (or the reopening failed).
+        reopen(n, state, number=message.redelivery)
+        state = get_notification(n.instance_id, n.id) or {}
     status = Status(state.get("status", Status.NEW))
     attempts = int(state.get("attempts", 0))
     if message.redelivery < int(state.get("redeliveries", 0)):

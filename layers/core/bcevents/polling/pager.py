@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bcevents import clock
+from bcevents.bigcommerce.planner import UnsupportedResource
+from bcevents.compat.ceql import UnsupportedQuery
 from bcevents.compat.configuration import InstanceConfiguration
 from bcevents.errors import PublishFailed, StoreRequestFailed, StoreUnavailable
 from bcevents.observability import logger
@@ -54,6 +56,11 @@ def poll_resources(
         except (StoreRequestFailed, StoreUnavailable, PublishFailed) as exc:
             report.error = str(exc)
             logger.warning("resource poll failed", extra={"resource": name, "error": str(exc)})
+        except (UnsupportedResource, UnsupportedQuery) as exc:
+            # A URL stored before a rule that now refuses it (a raw URL's own limit=): this
+            # resource waits for its URL to be changed; the others are polled.
+            report.error = f"its url is no longer accepted, change it: {exc}"
+            logger.warning("resource url refused", extra={"resource": name, "error": str(exc)})
         finally:
             report.requests = store.client.requests_made - before
             report.finished_at = clock.now().isoformat()

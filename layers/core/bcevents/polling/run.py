@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from bcevents import clock
 from bcevents.aws.tables import Item, get_storage
-from bcevents.bigcommerce import endpoints, planner
+from bcevents.bigcommerce import endpoints
 from bcevents.bigcommerce.client import BigCommerceClient, store_auth
 from bcevents.clock import parse_iso
 from bcevents.compat.configuration import InstanceConfiguration
@@ -67,11 +67,8 @@ def poll_instance(
     except LeaseHeld:
         logger.info("another poll holds the lease", extra={"instance_id": instance_id})
         return PollOutcome(instance_id, "skipped: another poll is running")
-    # The stored configuration is read as it was checked at creation: with the planner, so a URL
-    # the planner no longer accepts fails here, before any request.
-    config = InstanceConfiguration.model_validate(
-        item["configuration"], context={"plan": planner.plan_request}
-    )
+    # Read without the planner: a stored URL it no longer accepts fails its own resource, not the run.
+    config = InstanceConfiguration.model_validate(item["configuration"])
     created_at = parse_iso(item["created_date"])
     base = endpoints.store_base_urls(config.store_url or "")
     client = BigCommerceClient(store_auth(config), remaining_seconds=remaining_seconds)
