@@ -50,11 +50,13 @@ STORE_FAULTS = [
     pytest.param("status", 10, {"status": 500}, id="500-after-retries"),
     pytest.param("status", 10, {"status": 502}, id="502-after-retries"),
     pytest.param("status", 10, {"status": 503}, id="503-after-retries"),
-    pytest.param("delay", 10, {"seconds": 1.0}, id="timeout-after-retries"),
+    pytest.param("delay", 10, {"seconds": 2.5}, id="timeout-after-retries"),
     pytest.param("reset", 10, {}, id="connection-reset-after-retries"),
-    pytest.param("malformed_json", 1, {}, id="malformed-json"),
-    pytest.param("truncated", 1, {}, id="truncated-body"),
-    pytest.param("wrong_content_type", 1, {}, id="html-maintenance-page"),
+    # Every fault lasts until cleared: on a loaded machine a truncated answer can also time out,
+    # and the client's retry must not be served the page after all.
+    pytest.param("malformed_json", 10, {}, id="malformed-json"),
+    pytest.param("truncated", 10, {}, id="truncated-body"),
+    pytest.param("wrong_content_type", 10, {}, id="html-maintenance-page"),
 ]
 
 
@@ -66,7 +68,7 @@ def test_a_page_the_store_fails_to_serve_is_delivered_by_the_next_run_and_nothin
     """Invariant: a page the store does not serve (after the client's own retries) is neither
     reported nor checkpointed past; the rest of the instance is still polled; the next run
     delivers exactly what is missing."""
-    setenv(STORE_TIMEOUT_SECONDS="0.3")
+    setenv(STORE_TIMEOUT_SECONDS="1.0")  # short, yet no normal page of a loaded CI machine times out
     instance, ids = _backlog(harness, products=hub_resource("products"))
     harness.store.create_products(3, start=harness.store.now() - timedelta(seconds=30))
     _fail_after_pages(harness, 2, kind, count, **options)
