@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from bcevents.aws import clients
 from bcevents.aws.items import error_code
+from bcevents.batching import runs
 from bcevents.compat.envelope import Notification
 from bcevents.compat.queued import to_sqs_entry
 from bcevents.errors import EnqueueFailed
@@ -69,19 +70,12 @@ def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None
 
 def batches(entries: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
     """Consecutive runs of at most ten entries whose sizes add up to at most MAX_BATCH_BYTES."""
-    runs: list[Sequence[dict[str, Any]]] = []
-    start, size = 0, 0
-    for i, entry in enumerate(entries):
-        length = entry_bytes(entry)
-        if length > MAX_MESSAGE_BYTES:
-            raise EnqueueFailed(f"notification {entry['Id']} is {length:,} bytes, over SQS's message limit")
-        if i > start and (i - start == SQS_BATCH or size + length > MAX_BATCH_BYTES):
-            runs.append(entries[start:i])
-            start, size = i, 0
-        size += length
-    if start < len(entries):
-        runs.append(entries[start:])
-    return runs
+    for entry in entries:
+        if (length := entry_bytes(entry)) > MAX_MESSAGE_BYTES:
+            raise EnqueueFailed(
+                f"notification {entry['Id']} is {length:,} bytes, over SQS's message limit", [entry["Id"]]
+            )
+    return runs(entries, size=entry_bytes, max_count=SQS_BATCH, max_size=MAX_BATCH_BYTES)
 
 
 def entry_bytes(entry: dict[str, Any]) -> int:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from bcevents import clock
+from bcevents.batching import runs
 from bcevents.clock import iso_seconds, utc
 from bcevents.compat.configuration import ELEMENT_KEY
 from bcevents.errors import ServiceError
@@ -104,24 +105,9 @@ def build_notifications(
     """
     created = now or clock.now()
     notifications: list[Notification] = []
-    for group in _groups(changes, max_bytes):
+    for group in runs(changes, size=_estimate, max_count=MAX_EVENTS, max_size=max_bytes):
         notifications += _within(instance, object_type, group, poll_date, created, max_bytes)
     return notifications
-
-
-def _groups(changes: Sequence[ChangeEvent], max_bytes: int) -> list[Sequence[ChangeEvent]]:
-    """Runs of at most ten changes whose records' estimated size stays within ``max_bytes``."""
-    groups: list[Sequence[ChangeEvent]] = []
-    start, size = 0, 0
-    for i, change in enumerate(changes):
-        estimate = _record_bytes(change) + _EVENT_BYTES
-        if i > start and (i - start == MAX_EVENTS or size + estimate > max_bytes):
-            groups.append(changes[start:i])
-            start, size = i, 0
-        size += estimate
-    if start < len(changes):
-        groups.append(changes[start:])
-    return groups
 
 
 def _within(
@@ -142,8 +128,10 @@ def _within(
     )
 
 
-def _record_bytes(change: ChangeEvent) -> int:
-    return len(json.dumps(change.record, separators=(",", ":"), default=str).encode("utf-8"))
+def _estimate(change: ChangeEvent) -> int:
+    """What a change adds to a body: its record's JSON, its event entry and share of the envelope."""
+    record = json.dumps(change.record, separators=(",", ":"), default=str)
+    return len(record.encode("utf-8")) + _EVENT_BYTES
 
 
 def notification_id(instance_id: str, object_type: str, changes: Sequence[ChangeEvent]) -> str:
