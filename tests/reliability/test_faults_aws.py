@@ -208,15 +208,10 @@ def test_a_redelivery_the_queue_refuses_leaves_the_queued_retry_to_deliver_it(
     already queued was dropped as superseded and nothing was left to deliver it."""
     from bcevents.aws.event_log import get_notification
     from callbacks import Reply
-    from tests.integration.conftest import set_retry_schedule
 
-    set_retry_schedule(monkeypatch, 0, 0)  # the retry is due at once
-    receiver.script("/hook", Reply(503))
-    item = make_instance(receiver.url())
-    [n] = notify(item, 1)
-    deliveries.enqueue(n)
-    deliveries.run()  # 503: RETRYING, its message back in the queue for the next attempt
-    aws_edge.fail(events_queue_client(), ("SendMessageBatch",), "ServiceUnavailable", on=lambda call: True)
+    item, n = _refused_by_its_callback(receiver, make_instance, notify, deliveries, monkeypatch)
+    deliveries.run()  # 503: RETRYING, its message back in the queue for the next attempt (due at once)
+    _queue_refuses(aws_edge)
 
     response = api.post(f"/instances/{item['id']}/events/{n.id}/redeliver")
 
@@ -241,6 +236,22 @@ def test_a_bulk_redelivery_the_queue_refuses_changes_nothing_in_the_log(
     """The index's projection lacks retry_base: a refused bulk redelivery used to undo from it and
     cut the notification's remaining retries. Now the message goes first and nothing is touched."""
     from bcevents.aws.event_log import get_notification
+
+    item, n = _refused_by_its_callback(receiver, make_instance, notify, deliveries, monkeypatch)
+    deliveries.run_until_empty()  # FAILED after its attempts, in the dead-letter queue
+    before = get_notification(item["id"], n.id)
+    _queue_refuses(aws_edge)
+
+    response = api.post(f"/instances/{item['id']}/events/redeliver", {"status": "FAILED"})
+
+    assert response.status == 503, response.body
+    assert get_notification(item["id"], n.id) == before
+
+
+def _refused_by_its_callback(
+    receiver: Any, make_instance: Any, notify: Any, deliveries: Any, monkeypatch: Any
+) -> tuple[Any, Any]:
+    """A notification enqueued for a callback that answers 503, with two immediate retries."""
     from callbacks import Reply
     from tests.integration.conftest import set_retry_schedule
 
@@ -249,14 +260,12 @@ def test_a_bulk_redelivery_the_queue_refuses_changes_nothing_in_the_log(
     item = make_instance(receiver.url())
     [n] = notify(item, 1)
     deliveries.enqueue(n)
-    deliveries.run_until_empty()  # FAILED after its attempts, in the dead-letter queue
-    before = get_notification(item["id"], n.id)
+    return item, n
+
+
+def _queue_refuses(aws_edge: AwsEdge) -> None:
+    """The events queue refuses every batch from now on."""
     aws_edge.fail(events_queue_client(), ("SendMessageBatch",), "ServiceUnavailable", on=lambda call: True)
-
-    response = api.post(f"/instances/{item['id']}/events/redeliver", {"status": "FAILED"})
-
-    assert response.status == 503, response.body
-    assert get_notification(item["id"], n.id) == before
 
 
 def test_a_redelivery_that_reaches_delivery_before_the_log_catches_the_log_up(

@@ -70,12 +70,15 @@ def send_entries(entries: Sequence[dict[str, Any]], queue_url: str | None = None
 
 def batches(entries: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
     """Consecutive runs of at most ten entries whose sizes add up to at most MAX_BATCH_BYTES."""
-    for entry in entries:
+
+    def size(entry: dict[str, Any]) -> int:
         if (length := entry_bytes(entry)) > MAX_MESSAGE_BYTES:
             raise EnqueueFailed(
                 f"notification {entry['Id']} is {length:,} bytes, over SQS's message limit", [entry["Id"]]
             )
-    return runs(entries, size=entry_bytes, max_count=SQS_BATCH, max_size=MAX_BATCH_BYTES)
+        return length
+
+    return runs(entries, size=size, max_count=SQS_BATCH, max_size=MAX_BATCH_BYTES)
 
 
 def entry_bytes(entry: dict[str, Any]) -> int:
