@@ -214,12 +214,20 @@ def _add_filter(filters: dict[str, str], endpoint: Endpoint, term: Term, resourc
 
 
 def render_params(
-    plan: ResourcePlan, *, since: datetime, until: datetime | None, page: int, limit: int
+    plan: ResourcePlan,
+    *,
+    since: datetime,
+    until: datetime | None,
+    page: int,
+    limit: int,
+    also_since: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """The query parameters of one page: fixed filters, the window as full timestamps, sort, paging.
 
     Dates are always full timestamps (a date-only v3 bound gets today's time added), floored
-    to whole seconds (BigCommerce keeps seconds; min/max bounds are inclusive).
+    to whole seconds (BigCommerce keeps seconds). ``since``/``until`` are sent as given (the pager
+    decides how wide); a second placeholder of the URL (``date_created>='${...}'``) is rendered at
+    ``also_since`` (the window's start; default ``since``).
     """
     if plan.raw:
         raise ValueError("raw plans are rendered with render_raw")
@@ -232,7 +240,8 @@ def render_params(
     params = list(plan.filters.items())
     if plan.since_key:
         params.append((plan.since_key, _encode_date(lower, plan.date_encoding)))
-    params.extend((key, _encode_date(since, plan.date_encoding)) for key in plan.also_since_keys)
+    also = also_since or since
+    params.extend((key, _encode_date(also, plan.date_encoding)) for key in plan.also_since_keys)
     if upper is not None and plan.until_key:
         params.append((plan.until_key, _encode_date(upper, plan.date_encoding)))
     params.extend((key, _encode_date(value, plan.date_encoding)) for key, value in plan.date_filters.items())
