@@ -272,9 +272,11 @@ class StoreProbe:
         and is it in the default listing afterwards?"""
         name = "archiving bumps date_modified (v2 orders)"
         order_id = writer.create_order()
-        before = modified(self.order(order_id))
-        wait(1.5)
-        writer.archive_order(order_id)
+        try:
+            before = modified(self.order(order_id))
+            wait(1.5)
+        finally:
+            writer.archive_order(order_id)  # the probe itself, and its cleanup
         after = modified(self.order(order_id))
         listed = self._order_listed("archived orders (v2 orders default listing)", order_id, "archived")
         if before is None or after is None:
