@@ -214,4 +214,4 @@ api_errors.register(app, PUBLIC_PATHS)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = api_errors.not_json(event, context, PUBLIC_PATHS)
-    return refused if refused is not None else app.resolve(event, context)
+    return refused if refused is not None else app.resolve(api_errors.read_as_json(event), context)
