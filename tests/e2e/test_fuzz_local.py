@@ -29,3 +29,12 @@ def test_st_run_with_every_check_and_phase_finds_nothing_on_the_local_stack(tmp_
     assert outcome.status == 0, outcome.output[-6000:]
     for phase in ("Coverage", "Fuzzing", "Stateful"):
         assert f"✅  {phase}" in outcome.output, outcome.output[-6000:]
+
+
+def test_make_fuzz_says_which_setting_it_cannot_use(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOCAL_API_PORT", "http")
+
+    assert fuzz.main([]) == 2
+    assert "LOCAL_API_PORT" in capsys.readouterr().err
