@@ -259,6 +259,8 @@ def test_a_bulk_redelivery_continues_with_its_cursor(
     [
         ({"status": "GONE"}, "status"),
         ({"from": "last week"}, "from"),
+        ({"from": 0}, "from"),  # #14: a number was read as Unix time (1970)
+        ({"to": "1741089600"}, "to"),
         ({"limit": 0}, "limit"),
         ({"limit": 501}, "limit"),
         ({"cursor": "bm90IGEgY3Vyc29y"}, "cursor"),
