@@ -2,15 +2,27 @@
 
 - 2xx: DELIVERED. 410: the instance's events are disabled (its schedule removed), DISABLED.
 - Anything else (3xx included: redirects are never followed), a timeout, a TLS, DNS or connection
-  error, or an address the egress guard refuses: the message comes back after the next step of
-  ``DELIVERY_RETRY_SCHEDULE`` (with jitter, and no sooner than a ``Retry-After``). After the last
-  step the notification goes to the dead-letter queue: FAILED.
+  error, or an address the egress guard refuses: the notification is tried again after the next
+  step of ``DELIVERY_RETRY_SCHEDULE`` (with jitter, and no sooner than a ``Retry-After``). After
+  the last step the notification goes to the dead-letter queue: FAILED.
 - The instance was deleted, its events were turned off, or it has no callback URL any more: the
   notification is dropped as DISABLED, with the reason, and never POSTed.
 
 The instance (URL, keys, secrets) is read at each attempt, so a changed URL or a rotated secret
-applies to notifications already queued. An unsettled notification raises :class:`DeliveryPending`
-so that its SQS message is reported as a batch item failure and comes back.
+applies to notifications already queued.
+
+Waiting is done in new messages, never in visibility (``queues.requeue``): a failed attempt sends
+the notification again, delayed (15 minutes at most), carrying its attempt count and when the next
+attempt is due, and only then is the message received done with. A message that arrives before
+its due time is sent again the same way without reading the event log (:func:`requeue_if_early`).
+Either way :class:`DeliveryPending` is raised, so that the idempotency record is not kept and the
+deliver function reports the message as processed (it is deleted).
+
+The new message is sent *before* the attempt is logged, so the log's attempt count never runs
+ahead of the messages: a message carrying fewer attempts than the log (or as many but another due
+time) is a copy left by a crash between the send and the delete, and is dropped without a POST;
+one carrying more than the log (a crash between the send and the log write) is trusted. A message
+that carries nothing (the poller's, a redelivery's) takes its place from the log.
 
 A redelivered notification's message carries its redelivery number (the ``redelivery`` message
 attribute): it gets the whole retry schedule again, and a message of an earlier delivery of the
@@ -33,7 +45,7 @@ from bcevents import clock
 from bcevents.aws import event_bodies, lifecycle, queues
 from bcevents.aws.event_log import Attempt, Status, get_notification, record_attempt, reopen, set_status
 from bcevents.aws.tables import Item, get_storage
-from bcevents.clock import parse_iso
+from bcevents.clock import iso_seconds, parse_iso
 from bcevents.compat.envelope import Notification
 from bcevents.compat.queued import from_sqs_record, with_body
 from bcevents.delivery import callback_client, signing
@@ -58,6 +70,8 @@ class QueuedMessage:
     receipt_handle: str
     message_id: str
     redelivery: int = 0  # which (re)delivery of the notification the message belongs to
+    attempts: int | None = None  # attempts made, when the message carries them (a retry's)
+    next_attempt_at: str | None = None  # when the next attempt is due (ISO seconds), likewise
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,8 @@ class Outcome:
 
 
 class DeliveryPending(ServiceError):
-    """The notification is not settled: its message must come back (``outcome.retry_in`` seconds)."""
+    """The notification is not settled, and the message received is done with: a new message
+    carries the notification on (``outcome.retry_in`` seconds from now), or another copy does."""
 
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.detail or outcome.status.value)
@@ -85,13 +100,35 @@ class DeliveryPending(ServiceError):
 def queued_message(record: Mapping[str, Any]) -> QueuedMessage:
     """Read a Lambda SQS event record (raises MalformedNotification)."""
     attributes = record.get("messageAttributes") or {}
-    attribute = (attributes.get(queues.REDELIVERY_ATTRIBUTE) or {}).get("stringValue")
+
+    def attribute(name: str) -> str | None:
+        value = (attributes.get(name) or {}).get("stringValue")
+        return str(value) if value is not None else None
+
+    redelivery = attribute(queues.REDELIVERY_ATTRIBUTE)
+    attempts = attribute(queues.ATTEMPTS_ATTRIBUTE)
     return QueuedMessage(
         notification=from_sqs_record(record),
         receipt_handle=str(record.get("receiptHandle", "")),
         message_id=str(record.get("messageId", "")),
-        redelivery=int(attribute) if attribute and attribute.isdigit() else 0,
+        redelivery=int(redelivery) if redelivery and redelivery.isdigit() else 0,
+        attempts=int(attempts) if attempts and attempts.isdigit() else None,
+        next_attempt_at=_readable_date(attribute(queues.NEXT_ATTEMPT_ATTRIBUTE)),
     )
+
+
+def requeue_if_early(message: QueuedMessage, *, now: datetime | None = None) -> Outcome | None:
+    """Send a message that arrived before its due time again (the wait left, 15 minutes at most).
+
+    Returns None when the message is due, or carries no due time; reads nothing but the message,
+    so a notification waiting for days costs SQS requests only.
+    """
+    moment = now or clock.now()
+    wait = _seconds_until(message.next_attempt_at, moment)
+    if message.attempts is None or wait <= DUE_TOLERANCE_SECONDS:
+        return None
+    _requeue(message, message.attempts, message.next_attempt_at, moment)
+    return Outcome(Status.RETRYING, message.attempts, detail="not due yet", retry_in=wait)
 
 
 def deliver(
@@ -103,8 +140,9 @@ def deliver(
     """Attempt one delivery of a queued notification, unless it is settled or not due yet.
 
     Returns the final outcome (DELIVERED, DISABLED or FAILED: the message can be deleted); raises
-    DeliveryPending, after postponing the message, when it must come back. ``rand`` draws the
-    jitter; ``remaining_ms`` is what the invocation has left (no attempt starts without enough).
+    DeliveryPending when a new message (or another copy) carries the notification on. ``rand``
+    draws the jitter; ``remaining_ms`` is what the invocation has left (no attempt starts without
+    enough).
     """
     n = message.notification
     state = get_notification(n.instance_id, n.id) or {}
@@ -113,20 +151,26 @@ def deliver(
         reopen(n, state, number=message.redelivery)
         state = get_notification(n.instance_id, n.id) or {}
     status = Status(state.get("status", Status.NEW))
-    attempts = int(state.get("attempts", 0))
+    logged = int(state.get("attempts", 0))
     if message.redelivery < int(state.get("redeliveries", 0)):
         logger.info("message superseded by a redelivery", extra=_fields(n, redelivery=message.redelivery))
-        return Outcome(status, attempts, detail="superseded by a redelivery")
+        return Outcome(status, logged, detail="superseded by a redelivery")
     if status.final:
         logger.info("notification already settled", extra=_fields(n, status=status.value))
-        return Outcome(status, attempts, detail="already settled")
-    wait = _seconds_until(state.get("next_attempt_at"), clock.now())
+        return Outcome(status, logged, detail="already settled")
+    place = position(message, logged, state.get("next_attempt_at"))
+    if place is None:
+        logger.info("message superseded by a later copy", extra=_fields(n, attempts=message.attempts))
+        raise DeliveryPending(Outcome(status, logged, detail="superseded by a later copy"))
+    attempts, due = place
+    now = clock.now()
+    wait = _seconds_until(due, now)
     if wait > DUE_TOLERANCE_SECONDS:
-        # Back early: SQS cannot hide a message for more than 12 hours at a time.
-        queues.postpone(message.receipt_handle, wait)
+        # A message that carried no due time (the log had it), or one that came back early.
+        _requeue(message, attempts, due, now)
         raise DeliveryPending(Outcome(status, attempts, detail="not due yet", retry_in=wait))
     if remaining_ms is not None and remaining_ms < _time_needed_ms():
-        queues.postpone(message.receipt_handle, 0)
+        _requeue(message, attempts, due, now)
         raise DeliveryPending(Outcome(status, attempts, detail="no time left in this invocation", retry_in=0))
     instance = get_storage().get_instance(n.instance_id)
     reason = _why_undeliverable(instance)
@@ -146,6 +190,32 @@ def deliver(
     # A redelivery starts the retry schedule over: steps count from its first attempt.
     step = attempt.number - int(state.get("retry_base", 0))
     return _settle(message, attempt, step, retry_after, rand)
+
+
+def position(message: QueuedMessage, logged: int, logged_due: str | None) -> tuple[int, str | None] | None:
+    """The attempts made and the next due time a message stands for, given the log's; None for a
+    stale copy.
+
+    The log counts an attempt only after the message for the next one was sent, so a message
+    behind the log, or level with it but due at another time, has a newer copy in the queue. A
+    message ahead of the log (its attempt was sent on but not logged) is trusted; one that carries
+    nothing takes the log's place.
+    """
+    if message.attempts is None:
+        return logged, logged_due
+    if message.attempts < logged or (message.attempts == logged and message.next_attempt_at != logged_due):
+        return None
+    return message.attempts, message.next_attempt_at
+
+
+def _requeue(message: QueuedMessage, attempts: int, due: str | None, now: datetime) -> int:
+    return queues.requeue(
+        message.notification,
+        attempts=attempts,
+        next_attempt_at=parse_iso(due) if due else None,
+        redelivery=message.redelivery,
+        now=now,
+    )
 
 
 # --- one attempt -------------------------------------------------------------------------------
@@ -217,9 +287,20 @@ def _settle(
         logger.warning("notification dead-lettered", extra=_fields(n, attempts=attempt.number, error=failure))
         return Outcome(Status.FAILED, attempt.number, detail=failure)
     seconds = math.ceil(delay)
-    record_attempt(n, attempt, Status.RETRYING, next_attempt_at=clock.now() + timedelta(seconds=seconds))
+    now = clock.now()
+    due = now + timedelta(seconds=seconds)
+    # The next message goes first: the log then never counts an attempt whose successor is not
+    # queued, which is how a copy left by a crash knows itself (see position). A refused send leaves
+    # the attempt unlogged and this message in the queue: it comes back and POSTs once more.
+    queues.requeue(
+        message.notification,
+        attempts=attempt.number,
+        next_attempt_at=due,
+        redelivery=message.redelivery,
+        now=now,
+    )
+    record_attempt(n, attempt, Status.RETRYING, next_attempt_at=due)
     metrics.add_metric(name="NotificationsRetrying", unit=MetricUnit.Count, value=1)
-    queues.postpone(message.receipt_handle, seconds)
     raise DeliveryPending(Outcome(Status.RETRYING, attempt.number, detail=failure, retry_in=seconds))
 
 
@@ -237,6 +318,16 @@ def _seconds_until(value: str | None, now: datetime) -> int:
     if not value:
         return 0
     return max(0, math.ceil((parse_iso(value) - now).total_seconds()))
+
+
+def _readable_date(value: str | None) -> str | None:
+    """A carried due time, as the log writes it (ISO seconds); None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return iso_seconds(parse_iso(value))
+    except ValueError:
+        return None
 
 
 def _time_needed_ms() -> int:
