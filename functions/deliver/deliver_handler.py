@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bcevents.delivery import attempt
+from bcevents.delivery import attempt, receipt
 from bcevents.observability import logger, metrics, tracer
 from bcevents.settings import get_settings
 
@@ -42,7 +42,7 @@ idempotency_config = IdempotencyConfig(
 )
 
 
-def _deliver(message: attempt.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
+def _deliver(message: receipt.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
     return attempt.deliver(message, remaining_ms=remaining_ms).as_dict()
 
 
@@ -63,16 +63,16 @@ def idempotent_delivery() -> Callable[..., dict[str, Any]]:
 
 
 def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
-    message = attempt.queued_message(record.raw_event)
+    message = receipt.queued_message(record.raw_event)
     # Logs correlate on the notification id, which the poller logs too (a batch has many messages).
     logger.set_correlation_id(message.notification.id)
-    early = attempt.requeue_if_early(message)
+    early = receipt.requeue_if_early(message)
     if early is not None:
         return early.as_dict()
     remaining = lambda_context.get_remaining_time_in_millis() if lambda_context else None
     try:
         result: dict[str, Any] = idempotent_delivery()(message=message, remaining_ms=remaining)
-    except attempt.DeliveryPending as pending:
+    except receipt.DeliveryPending as pending:
         # A new message carries the notification on (or another copy does): this one is done.
         return pending.outcome.as_dict()
     return result

@@ -83,7 +83,7 @@ LATER = "2025-03-04T10:05:00Z"
 
 
 def _message(attempts: int | None, due: str | None) -> Any:
-    from bcevents.delivery.attempt import QueuedMessage
+    from bcevents.delivery.receipt import QueuedMessage
 
     return QueuedMessage(
         notification=None, receipt_handle="", message_id="", attempts=attempts, next_attempt_at=due
@@ -108,6 +108,6 @@ def test_a_message_stands_for_its_place_unless_a_newer_copy_exists(
     logged: tuple[int, str | None],
     expected: tuple[int, str | None] | None,
 ) -> None:
-    from bcevents.delivery.attempt import position
+    from bcevents.delivery.receipt import position
 
     assert position(_message(*carried), *logged) == expected
