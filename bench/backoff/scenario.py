@@ -1,109 +1,25 @@
-"""A dead callback at scale (#14, item 10): one instance's 150,000 waiting notifications, another's on time.
-
-python -m bench.backoff           # 150,000 waiting, 2 minutes watched (~4 min on 2 cores): bench/results/backoff.md
-python -m bench.backoff --quick   # 2,000 waiting, seconds (tests/bench/test_backoff.py)
-
-Instance A's callback is dead (connection refused) and its 150,000 notifications already wait for
-their retries, as after the callback has been down for a while: each is a message sent with a
-delay (SQS's longest is 900 s) that ends at a random moment of the next ``spread_s`` seconds,
-carrying its attempt count (3 to 9 made) and its due time. So A's messages come back at
-150,000 / 900 s = 167 a second, what that many waiting notifications cost however long they
-wait, and none of them is in flight while it waits. A message is due when its delay ends as
-often as it is over the default retry schedule (:func:`attempt_share`: 10 attempts in 298
-receipts, 3.4 %): the deliver function attempts it against the dead callback and sends it on
-for the next step (or, after the ninth attempt, to the dead-letter queue). The others are due
-later (up to the schedule's longest step, 54 h) and are sent on without an attempt.
-
-Instance B's callback works. For ``run_s`` seconds a producer thread enqueues B's notifications at
-a steady rate as the poll function does (the event log, then SendMessageBatch), and one deliver
-environment (Lambda's event source emulated: ReceiveMessage of ten, the handler, DeleteMessageBatch
-of the successes) takes everything off the queue: the worst case, Lambda starts five and scales. B's latency runs from its enqueue to the
-callback receiving it; the baseline is the same run without A.
-
-SQS is :mod:`bench.sqs_model` (moto takes ~4 s per ReceiveMessage with 150,000 messages queued);
-DynamoDB is moto in this process; the handlers are the product's, called in this process.
-"""
+"""The scenario: both phases on a fresh stack, A's waiting messages, B's producer, the deliver environment."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
-import math
 import random
 import socket
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from bench.common import REGION, ROOT, add_code_paths, machine, measured_commit, write_json
+from bench.backoff import LONGEST_STEP_S, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT, Phase, Plan, attempt_share
+from bench.backoff.report import checks, summary
+from bench.common import REGION, machine, measured_commit
 from bench.invocation import LOGS, LambdaContext
-from bench.sqs_model import IN_FLIGHT_LIMIT, MAX_DELAY_SECONDS, Queue, Sqs, answering
+from bench.sqs_model import Queue, Sqs, answering
 from bench.stack import Stack
-
-add_code_paths()
-
-DEFAULT_OUT = ROOT / "bench" / "results"
-#: The template's EventsQueue: its visibility timeout and redrive policy.
-VISIBILITY_TIMEOUT = 180
-MAX_RECEIVE_COUNT = 50
-#: The schedule's longest step (DELIVERY_RETRY_SCHEDULE's default), the farthest a due time lies.
-LONGEST_STEP_S = 196_608
-#: "On time": B's 99th percentile within this. A poll period is a minute at least, and Lambda's
-#: batching window alone (MaximumBatchingWindowInSeconds, not emulated here) adds up to a second.
-ON_TIME_S = 5.0
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The scenario's sizes."""
-
-    waiting: int = 150_000  # A's notifications waiting for a retry
-    spread_s: float = 900.0  # their delays end spread over this (SQS's longest delay)
-    due_share: float | None = None  # the share of A's messages due when their delay ends (attempt_share)
-    environments: int = 1  # deliver environments (Powertools' metrics allow one invocation per process)
-    run_s: float = 120.0  # how long B is enqueued (and A watched)
-    per_second: float = 5.0  # B's notifications per second
-    baseline_s: float = 20.0  # B alone first, for comparison
-    seed: int = 14
-
-
-QUICK = Plan(waiting=2_000, spread_s=20.0, run_s=3.0, per_second=10.0, baseline_s=1.0)
-
-
-@dataclass
-class Phase:
-    """What one phase measured."""
-
-    b_enqueued: int = 0
-    b_delivered: int = 0
-    b_duplicates: int = 0
-    b_latency_s: list[float] = field(default_factory=list)
-    a_waiting: int = 0
-    a_received: int = 0
-    a_sent_on: int = 0
-    a_attempts: int = 0
-    dead_lettered: int = 0
-    peak_in_flight: int = 0
-    peak_visible: int = 0
-    delayed_at_end: int = 0
-    invocations: int = 0
-    handler_busy_s: float = 0.0
-    wall_s: float = 0.0
-    samples: list[list[float]] = field(default_factory=list)  # [t, visible, in flight, delayed]
-
-
-def attempt_share(schedule: tuple[int, ...]) -> float:
-    """Of a notification's receipts over the whole retry schedule, the share that are attempts: the
-    first, then one per step, each step received once per SQS delay (900 s) it lasts."""
-    receipts = 1 + sum(max(1, math.ceil(step / MAX_DELAY_SECONDS)) for step in schedule)
-    return (1 + len(schedule)) / receipts
 
 
 def run(plan: Plan, say: Any = print) -> dict[str, Any]:
@@ -129,13 +45,13 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
         "plan": asdict(plan),
         "machine": machine(),
         "commit": measured_commit(),
-        "baseline": _summary(baseline),
-        "scenario": _summary(scenario),
+        "baseline": summary(baseline),
+        "scenario": summary(scenario),
         "bounce_ms": round(bounce_ms, 3),
         "samples": scenario.samples,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    result["checks"] = _checks(result)
+    result["checks"] = checks(result)
     result["verdict"] = all(check["held"] for check in result["checks"])
     return result
 
@@ -394,122 +310,3 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-# --- figures, checks and the report ------------------------------------------------------------
-def _percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    return values[min(len(values) - 1, round(share * (len(values) - 1)))]
-
-
-def _summary(phase: Phase) -> dict[str, Any]:
-    out = {k: v for k, v in asdict(phase).items() if k not in ("b_latency_s", "samples")}
-    latencies = phase.b_latency_s
-    out["b_latency_p50_s"] = round(_percentile(latencies, 0.5), 3)
-    out["b_latency_p99_s"] = round(_percentile(latencies, 0.99), 3)
-    out["b_latency_max_s"] = round(max(latencies, default=0.0), 3)
-    out["handler_busy_s"] = round(phase.handler_busy_s, 1)
-    out["wall_s"] = round(phase.wall_s, 1)
-    out["a_received_per_s"] = round(phase.a_received / phase.wall_s, 1) if phase.wall_s else 0.0
-    return out
-
-
-def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
-    base, scenario = result["baseline"], result["scenario"]
-    return [
-        {
-            "check": "nothing waits in flight",
-            "measured": f"peak {scenario['peak_in_flight']} in flight with {scenario['a_waiting']:,} waiting "
-            f"(SQS's limit: {IN_FLIGHT_LIMIT:,}); {scenario['delayed_at_end']:,} delayed at the end",
-            # One batch per environment in flight at most.
-            "held": scenario["peak_in_flight"] <= 10 * result["plan"]["environments"],
-        },
-        {
-            "check": f"B delivered on time (p99 within {ON_TIME_S:g} s)",
-            "measured": f"p50 / p99 / max {scenario['b_latency_p50_s']} / {scenario['b_latency_p99_s']} / "
-            f"{scenario['b_latency_max_s']} s; alone {base['b_latency_p50_s']} / {base['b_latency_p99_s']} / "
-            f"{base['b_latency_max_s']} s",
-            "held": scenario["b_latency_p99_s"] <= ON_TIME_S,
-        },
-        {
-            "check": "B delivered, once each",
-            "measured": f"{scenario['b_delivered']} of {scenario['b_enqueued']}, {scenario['b_duplicates']} duplicates",
-            "held": scenario["b_delivered"] == scenario["b_enqueued"] > 0 and scenario["b_duplicates"] == 0,
-        },
-        {
-            "check": "A's waiting messages are handled as they come",
-            "measured": f"{scenario['a_received']:,} received ({scenario['a_received_per_s']}/s), "
-            f"{scenario['a_attempts']:,} attempted, {scenario['a_sent_on']:,} sent on, "
-            f"{scenario['dead_lettered']:,} dead-lettered; at most {scenario['peak_visible']:,} visible at once",
-            "held": scenario["a_received"] > 0
-            and scenario["a_attempts"] > 0
-            and scenario["a_sent_on"] + scenario["dead_lettered"] == scenario["a_received"],
-        },
-    ]
-
-
-def write(result: dict[str, Any], out: Path) -> None:
-    """``backoff.json`` (every figure) and ``backoff.md`` (the checks) in ``out``."""
-    write_json(out / "backoff.json", result)
-    plan, scenario = result["plan"], result["scenario"]
-    machine_ = result["machine"]
-    lines = [
-        "# A dead callback at scale",
-        "",
-        f"Measured {machine_['date']} on {machine_['cpu_model'] or 'an unnamed CPU'}, {machine_['cores']} cores "
-        f"(Python {machine_['python']}), commit `{result['commit']}`, in {result['seconds']} s with "
-        f"`python -m bench.backoff` (`bench/backoff.py` says how). Instance A's callback refuses connections; "
-        f"{plan['waiting']:,} of its notifications wait for retries, their delays ending over "
-        f"{plan['spread_s']:g} s, {plan['due_share']:.1%} of them due then. Instance B's callback works: "
-        f"{plan['per_second']:g} notifications a second for {plan['run_s']:g} s; {plan['environments']} deliver "
-        "environments. "
-        f"Verdict: **{'every check held' if result['verdict'] else 'a check failed'}**.",
-        "",
-        "| check | measured | |",
-        "|---|---|---|",
-        *[
-            f"| {c['check']} | {c['measured']} | **{'held' if c['held'] else 'failed'}** |"
-            for c in result["checks"]
-        ],
-        "",
-        f"The deliver environments were busy {scenario['handler_busy_s']} s in all of {scenario['wall_s']} s "
-        f"({scenario['invocations']:,} invocations); a message back before it is due costs "
-        f"{result['bounce_ms']} ms of it (measured apart), the rest is attempts and B's deliveries, "
-        "each a handful of DynamoDB calls that moto answers in milliseconds. SQS is a model of a standard queue "
-        "(`bench/sqs_model.py`: delays, visibility, receive counts, the 120,000 in-flight limit), "
-        "DynamoDB is moto in the same process; B's latency has no batching window (Lambda's adds up to 1 s).",
-        "",
-        "Before this change a waiting notification was held in flight (its visibility set to its next "
-        "attempt, up to 12 h): every one of these waiting notifications would have counted against "
-        f"SQS's {IN_FLIGHT_LIMIT:,}, and past it ReceiveMessage answers `OverLimit` for every instance.",
-        "",
-    ]
-    (out / "backoff.md").write_text("\n".join(lines))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.backoff``: run, write the results, exit 0 when every check held."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.backoff", description=(__doc__ or "").split("\n")[0]
-    )
-    parser.add_argument("--quick", action="store_true", help="2,000 waiting, a few seconds")
-    parser.add_argument("--waiting", type=int, help="A's waiting notifications")
-    parser.add_argument("--seconds", type=float, help="how long B is enqueued")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else Plan()
-    if args.waiting is not None:
-        plan = replace(plan, waiting=args.waiting)
-    if args.seconds is not None:
-        plan = replace(plan, run_s=args.seconds)
-    result = run(plan, say=lambda line: print(line, file=sys.__stdout__, flush=True))
-    args.out.mkdir(parents=True, exist_ok=True)
-    write(result, args.out)
-    for check in result["checks"]:
-        print(f"{'held  ' if check['held'] else 'FAILED'} {check['check']}: {check['measured']}")
-    return 0 if result["verdict"] else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
