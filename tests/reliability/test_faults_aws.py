@@ -272,6 +272,35 @@ def _queue_refuses(aws_edge: AwsEdge) -> None:
     aws_edge.fail(events_queue_client(), ("SendMessageBatch",), "ServiceUnavailable", on=lambda call: True)
 
 
+# --- delivery: the queue refusing a retry's next message --------------------------------------------
+def test_a_retry_the_queue_refuses_to_send_on_stays_in_its_message_and_is_not_logged(
+    deliveries: Any, receiver: Any, make_instance: Any, notify: Any, aws_edge: AwsEdge, monkeypatch: Any
+) -> None:
+    """A failed attempt's next message is sent before the attempt is logged. When SQS refuses it,
+    the message received is reported failed (it comes back) and the log does not count the attempt,
+    so the copy is not mistaken for a stale one: it POSTs again, and the notification is delivered."""
+    from bcevents.aws.event_log import get_notification
+    from callbacks import Reply
+
+    item, n = _refused_by_its_callback(receiver, make_instance, notify, deliveries, monkeypatch)
+    aws_edge.fail(events_queue_client(), ("SendMessage",), "ServiceUnavailable", on=lambda call: call == 1)
+    event, response = deliveries.run()
+    assert len(response["batchItemFailures"]) == 1
+    assert (get_notification(item["id"], n.id) or {})["attempts"] == 0
+    deliveries.sqs.change_message_visibility(  # its visibility timeout, over
+        QueueUrl=deliveries.aws.events_queue_url,
+        ReceiptHandle=event["Records"][0]["receiptHandle"],
+        VisibilityTimeout=0,
+    )
+    receiver.script("/hook", Reply(200))
+
+    deliveries.run_until_empty()
+
+    assert (get_notification(item["id"], n.id) or {})["status"] == "DELIVERED"
+    assert len(receiver.requests) == 2
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 0}
+
+
 def test_a_redelivery_that_reaches_delivery_before_the_log_catches_the_log_up(
     deliveries: Any, receiver: Any, make_instance: Any, notify: Any
 ) -> None:
