@@ -216,3 +216,47 @@ def test_an_exclusive_min_id_skips_nothing() -> None:
 
     assert sink.ids == [str(i) for i in ids]
     assert not p.bounds.ids_inclusive
+
+
+RAW_V2_ORDERS = "/v2/orders?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}&status_id=11"
+
+
+class ChangesWhilePaging(NoCursor):
+    """Runs ``change`` while the second page is read."""
+
+    def __init__(self, client: Any, change: Any) -> None:
+        super().__init__(client)
+        self.change = change
+
+    def list_page(self, url: str, params: Any = None) -> Page:
+        if self.client.requests_made == 1:
+            self.change()
+        return self.client.list_page(url, params)  # type: ignore[no-any-return]
+
+
+@BOUNDS
+def test_a_raw_url_on_a_known_endpoint_is_pinned_paged_by_id_and_its_watermark_moves(inclusive: bool) -> None:
+    """#14 item 3: a raw pass had no upper bound, so on a store that changed during most passes
+    it repeated itself and its window only grew. Pinned and paged by id, a record changing while
+    it pages moves out of the window (the next run reports it) and the pass still completes."""
+    store = _store()
+    store.settings.date_bounds_inclusive = inclusive
+    ids = store.create_orders(7, start=START, step_seconds=1, status_id=11)
+    p, sink, client = _pass(store, RAW_V2_ORDERS, page_size=2)
+
+    def change() -> None:  # dated by the store's clock, after the window's end
+        store.set_clock(p.until + timedelta(seconds=5))
+        store.update_order(ids[0], staff_notes="later")
+
+    p.store.client = ChangesWhilePaging(client, change)
+
+    pager.page_resource(p)
+
+    assert sorted(sink.ids) == sorted(str(i) for i in ids)
+    assert all("max_date_modified" in _query(u) and _query(u)["sort"] == ["id:asc"] for u in client.urls)
+    assert p.watermark.updated_at == p.until  # the pass completed: the window moves on
+    assert any("after_id" in c for c in sink.checkpoints)  # resumable, like the hub's
+
+    later, sink2, _ = _pass(store, RAW_V2_ORDERS, page_size=2, stored=p.watermark.to_item())
+    pager.page_resource(later)
+    assert sink2.ids == [str(ids[0])]  # the change made meanwhile, by the next run

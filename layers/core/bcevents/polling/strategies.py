@@ -129,7 +129,7 @@ class PinnedWindow:
         wm = p.watermark
         until = wm.pass_until or p.until
         since = p.lower
-        keyset = None if p.plan.raw else id_keyset(p)
+        keyset = None if p.plan.raw and not p.plan.until_key else id_keyset(p)
         page = 1
         moved = False
         while True:

@@ -151,9 +151,13 @@ class ResourcePass:
             # (the page is cut to the window below).
             at = since.replace(microsecond=0) - ONE_SECOND
             _path, params = planner.render_raw(self.plan, at, self.resource.dates.updated_date_timezone)
-            keys = {key for key, _ in params}
-            params += [(k, v) for k, v in (("limit", str(self.limit)), ("page", str(page))) if k not in keys]
-            self._sent = (None, None)
+            high = None
+            if self.plan.until_key:  # pinned and paged by id like the hub's (planner._raw_upper_key)
+                high = bounds.query_max(until if until is not None else self.until)
+                params.append((self.plan.until_key, planner.encode_date(high, self.plan.date_encoding)))
+                params += list(endpoints.id_sort(self.plan))
+            params += [("limit", str(self.limit)), ("page", str(page))]
+            self._sent = (None, high)
             return params
         upper = until if until is not None else self.until
         low = bounds.query_min(since)
