@@ -41,7 +41,9 @@ def test_a_quick_load_run_holds_every_check_and_writes_its_figures(tmp_path: Pat
         check=False,
     )
 
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = tmp_path / "load.md"
+    failed = [line for line in report.read_text().splitlines() if "FAILED" in line] if report.exists() else []
+    assert done.returncode == 0, "\n".join(failed) + "\n" + done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((tmp_path / "load.json").read_text())
     assert result["verdict"] is True
     assert result["instances"] == QUICK.instances
