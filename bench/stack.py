@@ -91,8 +91,11 @@ class Stack:
         org = create_organization("bench")
         self.authorization = f"User {org.user_secret}, Organization {org.organization_secret}"
 
-    def create_instance(self, resources: dict[str, Any] | None = None) -> str:
-        """An instance on the sandbox store (legacy account) that calls the receiver; its id."""
+    def create_instance(
+        self, resources: dict[str, Any] | None = None, *, callback_url: str | None = None
+    ) -> str:
+        """An instance on the sandbox store (legacy account) that calls the receiver (or
+        ``callback_url``); its id."""
         from api_handler import lambda_handler
 
         store = self.store
@@ -105,7 +108,7 @@ class Stack:
                 "password": store.password,
                 "store.url": f"{self.sandbox.url}/api/v2",
                 "event.notification.enabled": True,
-                "event.notification.callback.url": self.receiver.url(),
+                "event.notification.callback.url": callback_url or self.receiver.url(),
                 "event.poller.refresh_interval": "5",
                 "event.poller.configuration": resources or {"orders": resource()},
             },

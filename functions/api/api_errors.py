@@ -3,7 +3,8 @@
 Typed service errors map through :data:`SERVICE_ERRORS` (a status and a message each); the ones
 that name offending keys (a 400) have handlers of their own. A body that is not JSON is refused
 before routing (:func:`not_json`): Powertools would otherwise read a form as the body, or fail on
-a multipart type without its boundary.
+a multipart type without its boundary; a JSON one reaches Powertools as ``application/json``
+(:func:`read_as_json`), the only JSON type it reads.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def register(app: APIGatewayRestResolver, public_paths: Collection[str]) -> None
             reason = found["msg"].removeprefix("Value error, ")
             if found.get("type") == "extra_forbidden":
                 reason = "is not a known key"
+            if found.get("type") == "json_invalid":  # its location is a character offset, not a key
+                where, path, reason = "body", "body", "is not valid JSON"
             problems.append(Problem(key=path if where == "body" else f"{where}.{path}", reason=reason))
         return error(app, HTTPStatus.BAD_REQUEST, "The request is invalid", problems)
 
@@ -156,6 +159,29 @@ def not_json(
         "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
         "body": body.model_dump_json(by_alias=True, exclude_none=True),
         "isBase64Encoded": False,
+    }
+
+
+def read_as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as Powertools must read it: a JSON body (or none), whatever JSON type it was sent as.
+
+    Powertools reads a body as JSON only when its type starts with ``application/json``; any other
+    (``application/merge-patch+json``, ``Application/JSON``, or a type sent without a body) got its
+    own 415 answer, not the error body. :func:`not_json` has already refused what is not JSON.
+    """
+    headers = event.get("headers") or {}
+    multi = event.get("multiValueHeaders") or {}
+    names = [name for name in {*headers, *multi} if str(name).lower() == "content-type"]
+    if not names or all(
+        str(headers.get(name, "")).startswith(content_types.APPLICATION_JSON) for name in names
+    ):
+        return event
+    return {
+        **event,
+        "headers": {k: v for k, v in headers.items() if k not in names}
+        | {"Content-Type": content_types.APPLICATION_JSON},
+        "multiValueHeaders": {k: v for k, v in multi.items() if k not in names}
+        | {"Content-Type": [content_types.APPLICATION_JSON]},
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from bcevents.api.models import (
     InstancePatch,
     InstanceStatus,
     InstanceView,
+    IsoDateTime,
     NotificationDetail,
     NotificationPage,
     PollStarted,
@@ -140,10 +140,10 @@ def list_events(
     object_id: Annotated[str | None, Query(alias="objectId", min_length=1, max_length=100)] = None,
     event_type: Annotated[EventType | None, Query(alias="eventType")] = None,
     since: Annotated[
-        datetime | None, Query(alias="from", description="created at or after (ISO 8601)")
+        IsoDateTime | None, Query(alias="from", description="created at or after (ISO 8601)")
     ] = None,
     until: Annotated[
-        datetime | None, Query(alias="to", description="created at or before (ISO 8601)")
+        IsoDateTime | None, Query(alias="to", description="created at or before (ISO 8601)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[
@@ -214,4 +214,4 @@ api_errors.register(app, PUBLIC_PATHS)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = api_errors.not_json(event, context, PUBLIC_PATHS)
-    return refused if refused is not None else app.resolve(event, context)
+    return refused if refused is not None else app.resolve(api_errors.read_as_json(event), context)

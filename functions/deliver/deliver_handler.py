@@ -1,4 +1,8 @@
-"""The deliver function: SQS batches of notifications in, the messages to retry (batchItemFailures) out."""
+"""The deliver function: SQS batches of notifications in, unexpected failures (batchItemFailures) out.
+
+A notification waiting for its next attempt is carried on by a new, delayed message: the one
+received counts as processed and is deleted, so nothing waits in flight.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +21,16 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bcevents.delivery import attempt
+from bcevents.delivery import attempt, receipt
 from bcevents.observability import logger, metrics, tracer
 from bcevents.settings import get_settings
 
 
 class _Processor(BatchProcessor):
-    """Logs the failures nobody planned (a notification waiting for its retry is not one)."""
+    """Logs the failures nobody planned: a waiting notification is a new message, not a failure."""
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
-        if not isinstance(exception[1], attempt.DeliveryPending):
-            logger.error("notification processing failed", exc_info=exception)
+        logger.error("notification processing failed", exc_info=exception)
         return super().failure_handler(record, exception)
 
 
@@ -39,7 +42,7 @@ idempotency_config = IdempotencyConfig(
 )
 
 
-def _deliver(message: attempt.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
+def _deliver(message: receipt.QueuedMessage, remaining_ms: int | None = None) -> dict[str, Any]:
     return attempt.deliver(message, remaining_ms=remaining_ms).as_dict()
 
 
@@ -47,7 +50,8 @@ def _deliver(message: attempt.QueuedMessage, remaining_ms: int | None = None) ->
 def idempotent_delivery() -> Callable[..., dict[str, Any]]:
     """Delivery, done once per notification id and redelivery (built on first use: it needs the settings).
 
-    Only a settled outcome is saved; a pending one raises, which deletes the idempotency record.
+    Only a settled outcome is saved; a pending one raises DeliveryPending, which deletes the
+    idempotency record (the notification's next message must be attempted).
     """
     store = DynamoDBPersistenceLayer(
         table_name=get_settings().idempotency_table, boto3_session=boto3.session.Session()
@@ -59,11 +63,18 @@ def idempotent_delivery() -> Callable[..., dict[str, Any]]:
 
 
 def _record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
-    message = attempt.queued_message(record.raw_event)
+    message = receipt.queued_message(record.raw_event)
     # Logs correlate on the notification id, which the poller logs too (a batch has many messages).
     logger.set_correlation_id(message.notification.id)
+    early = receipt.requeue_if_early(message)
+    if early is not None:
+        return early.as_dict()
     remaining = lambda_context.get_remaining_time_in_millis() if lambda_context else None
-    result: dict[str, Any] = idempotent_delivery()(message=message, remaining_ms=remaining)
+    try:
+        result: dict[str, Any] = idempotent_delivery()(message=message, remaining_ms=remaining)
+    except receipt.DeliveryPending as pending:
+        # A new message carries the notification on (or another copy does): this one is done.
+        return pending.outcome.as_dict()
     return result
 
 

@@ -1,14 +1,16 @@
 """The API bridge: HTTP requests become API Gateway REST proxy events; the function's answer goes back unchanged.
 
-Routes are the template's ``Api`` events. Like API Gateway, a path or method no route declares is
-refused with 403 ``Missing Authentication Token`` before any function runs, and a function that
-fails or answers something that is not a proxy response becomes 502 ``Internal server error``.
+Routes are the template's ``Api`` events. Like API Gateway, a path or method no route declares
+(``TRACE``, ``OPTIONS``, ``HEAD``, a method of another resource, any unknown one) is refused with a
+403 before any function runs (:func:`no_route`), and a function that fails or answers something
+that is not a proxy response becomes 502 ``Internal server error``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -21,6 +23,33 @@ from devstack.runtime import Runtime
 
 def _json(status: int, body: Any, headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "application/json"), *headers], json.dumps(body).encode())
+
+
+def no_route(request: HttpRequest) -> HttpResponse:
+    """API Gateway's (REST) answer when no route has this method and path: always a 403.
+
+    Without an ``Authorization`` header it is ``Missing Authentication Token``. With one, API
+    Gateway reads the header as a SigV4 signature, and Cloud Elements' ``User ..., Organization
+    ...`` is not one: the 403 says which part is not a ``key=value`` pair (the message AWS gives,
+    as users report it; for a header whose parts all have an ``=``, its list of missing parameters
+    is shortened to the first).
+    """
+    authorization = request.header("Authorization")
+    if not authorization:
+        error_type, message = "MissingAuthenticationTokenException", "Missing Authentication Token"
+    else:
+        error_type = "IncompleteSignatureException"
+        parts = re.split(r"[\s,]+", authorization.strip())[1:]
+        unpaired = next((part for part in parts if part and "=" not in part), None)
+        if unpaired is not None:
+            message = (
+                f"'{unpaired}' not a valid key=value pair (missing equal-sign) in Authorization header: "
+                f"'{authorization}'."
+            )
+        else:
+            message = f"Authorization header requires 'Credential' parameter. Authorization={authorization}"
+    headers = [("x-amzn-ErrorType", error_type), ("x-amzn-RequestId", str(uuid.uuid4()))]
+    return _json(403, {"message": message}, headers)
 
 
 def find_route(routes: Sequence[ApiRoute], method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
@@ -116,11 +145,7 @@ class ApiBridge:
         """Answer one HTTP request through the function its route names."""
         found = find_route(self._model.routes, request.method, request.path)
         if found is None:
-            return _json(
-                403,
-                {"message": "Missing Authentication Token"},
-                [("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
-            )
+            return no_route(request)
         route, params = found
         spec = self._model.functions[route.function]
         event = proxy_event(request, route, params, self._model.stage)

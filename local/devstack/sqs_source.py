@@ -7,7 +7,9 @@ messages the function lists in ``batchItemFailures`` stay in the queue (a listed
 the batch fails the whole batch); a function error leaves the whole batch. Messages left in the
 queue come back when their visibility ends: the queue's default, or whatever the function set
 with ``ChangeMessageVisibility``. After ``maxReceiveCount`` receives the emulator moves a message
-to the dead-letter queue (its redrive policy comes from the template).
+to the dead-letter queue (its redrive policy comes from the template). A message sent with
+``DelaySeconds`` (a delivery waiting for its retry) is not received before its delay ends: the
+emulator honours it, and short polls see it as soon as it does.
 """
 
 from __future__ import annotations

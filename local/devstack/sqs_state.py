@@ -1,10 +1,10 @@
 """Every message of an emulated SQS queue, saved and put back exactly, invisible ones included.
 
-SQS has no API that lists messages in flight: a notification waiting out a retry backoff is
-invisible to ReceiveMessage. So this reads moto's in-process queue model, the one place the
+SQS has no API that lists delayed or in-flight messages: a notification waiting for its next
+delivery attempt (a message sent with ``DelaySeconds``) is invisible to ReceiveMessage. So this reads moto's in-process queue model, the one place the
 local stack relies on moto's internals (the local stack runs moto in its own process for this).
 Restored messages keep their id, receive count and the wall-clock time they become visible, so
-a backoff in progress resumes where it was and a redrive count keeps counting.
+a delay in progress resumes where it was and a redrive count keeps counting.
 """
 
 from __future__ import annotations

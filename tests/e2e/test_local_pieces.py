@@ -6,6 +6,7 @@ import base64
 import gc
 import hashlib
 import hmac
+import json
 import textwrap
 import threading
 import time
@@ -17,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from werkzeug.test import Client
 
 from callbacks import CallbackReceiver, notification_events, verify_elements, verify_standard
-from devstack.apigw import find_route, http_response, proxy_event
+from devstack.apigw import ApiBridge, find_route, http_response, proxy_event
 from devstack.config import LocalSettings, SettingError
 from devstack.functions import ApiRoute, Deployment, FunctionSpec, load_model, parameter_values
 from devstack.httpserver import HttpRequest
@@ -164,6 +165,47 @@ def test_a_literal_route_wins_over_a_path_parameter() -> None:
     assert find_route(routes, "GET", "/instances/mine") == (routes[1], {})
     assert find_route(routes, "GET", "/instances/7") == (routes[0], {"instance_id": "7"})
     assert find_route(routes, "POST", "/instances/7") is None
+
+
+class _NoRuntime:
+    """A runtime the bridge must not reach: API Gateway refuses an unknown route itself."""
+
+    def invoke(self, *args: object) -> None:
+        raise AssertionError("a request without a route reached a function")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("TRACE", "/instances"),  # #14: the local API answered 501 with an HTML page
+        ("OPTIONS", "/instances"),
+        ("HEAD", "/instances"),
+        ("CONNECT", "/instances/1"),
+        ("FOO", "/instances/1"),
+        ("PATCH", "/instances"),  # a method of another resource
+        ("POST", "/instances/1/status"),
+        ("GET", "/"),
+        ("GET", "/instances/"),
+        ("GET", "/instances/1/nothing"),
+        ("DELETE", "/openapi.json"),
+    ],
+)
+def test_a_method_or_path_no_route_declares_is_api_gateways_403(method: str, path: str) -> None:
+    bridge = ApiBridge(_NoRuntime(), load_model(DEPLOYMENT))  # type: ignore[arg-type]
+    anonymous = HttpRequest(method, path, "", [("Content-Type", "text/plain")], b"x", "127.0.0.1")
+
+    without = bridge(anonymous)
+    with_credentials = bridge(_request(method, path))
+
+    assert without.status == with_credentials.status == 403
+    assert json.loads(without.body) == {"message": "Missing Authentication Token"}
+    assert ("x-amzn-ErrorType", "MissingAuthenticationTokenException") in without.headers
+    # With an Authorization header API Gateway reads it as a SigV4 signature, and says why it is not one.
+    assert json.loads(with_credentials.body) == {
+        "message": "'a' not a valid key=value pair (missing equal-sign) in Authorization header: "
+        "'User a, Organization b'."
+    }
+    assert ("x-amzn-ErrorType", "IncompleteSignatureException") in with_credentials.headers
 
 
 def test_the_proxy_event_has_the_shape_of_the_sample_event() -> None:

@@ -60,8 +60,15 @@ def test_poll_now_goes_through_the_lambda_invoke_endpoint(
     assert all(d.standard_signature for d in receiver.acknowledged())
 
 
-def test_the_api_bridge_answers_unknown_routes_as_api_gateway_does(local_stack: Stack) -> None:
-    response = requests.get(f"{local_stack.urls['api']}/nothing/here", timeout=10)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nothing/here"), ("TRACE", "/instances"), ("OPTIONS", "/instances"), ("FOO", "/")],
+)
+def test_the_api_bridge_answers_unknown_routes_as_api_gateway_does(
+    local_stack: Stack, method: str, path: str
+) -> None:
+    """#14: TRACE got the HTTP server's own 501 page, where API Gateway answers its JSON 403."""
+    response = requests.request(method, f"{local_stack.urls['api']}{path}", timeout=10)
 
     assert response.status_code == 403
     assert response.json() == {"message": "Missing Authentication Token"}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,52 @@ class Deliveries:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.receive(self.aws.events_dlq_url)
+
+    def counts(self) -> dict[str, int]:
+        """The events queue's messages: visible, in flight and delayed."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        names.append("ApproximateNumberOfMessagesDelayed")
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.aws.events_queue_url, AttributeNames=names)
+        return {
+            "visible": int(attributes["Attributes"]["ApproximateNumberOfMessages"]),
+            "in_flight": int(attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"]),
+            "delayed": int(attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"]),
+        }
+
+    def delayed(self) -> list[Waiting]:
+        """The delayed messages of the events queue, read from moto's model (SQS cannot receive them)."""
+        now = time.time()
+        return [
+            Waiting(
+                body=m.body,
+                attributes={k: v["StringValue"] for k, v in m.message_attributes.items()},
+                delay=(m.delayed_until / 1000) - now,
+            )
+            for m in self._queue()._messages
+            if m.delayed
+        ]
+
+    def end_delays(self) -> None:
+        """Make every delayed message of the events queue receivable now, as if its delay had ended."""
+        for message in self._queue()._messages:
+            message.delayed_until = 0.0
+
+    def _queue(self) -> Any:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(
+            self.aws.events_queue_url.rsplit("/", 1)[-1]
+        )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A delayed message: its body, its attributes (string values) and the seconds its delay has left."""
+
+    body: str
+    attributes: dict[str, str]
+    delay: float
 
 
 @pytest.fixture

@@ -126,11 +126,12 @@ def test_500_500_then_200_posts_one_id_three_times(
     assert _status(n) == "DELIVERED"
 
 
-def test_a_failed_attempt_hides_the_message_until_its_scheduled_retry(
+def test_a_failed_attempt_leaves_nothing_in_flight_and_one_message_delayed_to_its_next_attempt(
     deliveries: Deliveries, receiver: CallbackReceiver, make_instance: MakeInstance, notify: Notify
 ) -> None:
-    """With the default schedule (4 s after the first failure, ±20 %), the message is not
-    receivable right after the failure and the log names the next attempt."""
+    """With the default schedule (4 s after the first failure, ±20 %), the message received is done
+    with, and a new one, the same body, waits out the delay carrying the attempt count and the due
+    time the log names: a waiting notification is never in flight."""
     receiver.script("/hook", Reply(500))
     item = make_instance(receiver.url())
     [n] = notify(item, 7)
@@ -139,15 +140,24 @@ def test_a_failed_attempt_hides_the_message_until_its_scheduled_retry(
 
     _, response = deliveries.run()
 
-    assert len(response["batchItemFailures"]) == 1
-    assert deliveries.receive() == []
+    assert response == {"batchItemFailures": []}
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 1}
     assert _idempotency_records(deliveries.aws) == []  # a pending attempt is not remembered as done
     state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
-    assert state["status"] == "RETRYING"
-    assert state["attempts"] == 1
+    assert (state["status"], state["attempts"]) == ("RETRYING", 1)
     next_at = clock.parse_iso(state["next_attempt_at"])
     assert before + timedelta(seconds=3) <= next_at <= datetime.now(UTC) + timedelta(seconds=6)
+    [waiting] = deliveries.delayed()
+    assert waiting.body == n.body.decode()
+    assert waiting.attributes == {
+        "instance_id": n.instance_id,
+        "notification_id": n.id,
+        "object_type": "orders",
+        "attempts": "1",
+        "next_attempt_at": state["next_attempt_at"],
+    }
+    assert 2 <= waiting.delay <= 5
 
 
 @pytest.mark.usefixtures("fast_retries")
@@ -165,7 +175,7 @@ def test_a_callback_that_never_succeeds_ends_in_the_dead_letter_queue_without_bl
     deliveries.enqueue(bad, good)
 
     _, first = deliveries.run()
-    assert len(first["batchItemFailures"]) == 1
+    assert first == {"batchItemFailures": []}
     assert _status(good) == "DELIVERED"
     deliveries.run_until_empty()
 
@@ -183,6 +193,7 @@ def test_a_callback_that_never_succeeds_ends_in_the_dead_letter_queue_without_bl
         "attempts": "4",
         "last_error": "HTTP 503",
     }
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 0}
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -207,6 +218,9 @@ def test_retry_after_is_honoured(
     state = event_log.get_notification(n.instance_id, n.id)
     assert state is not None
     assert clock.parse_iso(state["next_attempt_at"]).timestamp() >= int(request.at) + 30
+    [waiting] = deliveries.delayed()
+    assert waiting.attributes["next_attempt_at"] == state["next_attempt_at"]
+    assert waiting.delay >= 28
 
 
 def test_retry_after_makes_the_message_wait_that_long(
@@ -234,29 +248,31 @@ def test_retry_after_makes_the_message_wait_that_long(
     assert _status(n) == "DELIVERED"
 
 
-def test_a_message_back_before_its_next_attempt_is_hidden_again_without_an_attempt(
+def test_a_wait_longer_than_sqs_delays_is_a_chain_of_messages_without_an_attempt(
     deliveries: Deliveries, receiver: CallbackReceiver, make_instance: MakeInstance, notify: Notify
 ) -> None:
-    """SQS hides a message 12 hours at most, so a longer wait sees it back early: it is hidden
-    again for the time left, without a POST and without counting an attempt."""
+    """SQS delays a message 15 minutes at most, so a longer wait (here a ``Retry-After`` of an
+    hour, a floor) sees its message back early: it is sent again for the time left, without a POST,
+    without counting an attempt and without anything left in flight."""
     receiver.script("/hook", Reply(503, headers={"Retry-After": "3600"}))
     item = make_instance(receiver.url())
     [n] = notify(item, 3)
     deliveries.enqueue(n)
-    event, _ = deliveries.run()
-    # Back early (as after 12 hours of a longer wait): make it visible now.
-    deliveries.sqs.change_message_visibility(
-        QueueUrl=deliveries.aws.events_queue_url,
-        ReceiptHandle=event["Records"][0]["receiptHandle"],
-        VisibilityTimeout=0,
-    )
+    deliveries.run()
+    [first] = deliveries.delayed()
+    assert 895 <= first.delay <= 900
+    deliveries.end_delays()  # 15 minutes later
 
     _, response = deliveries.run()
 
-    assert len(response["batchItemFailures"]) == 1
+    assert response == {"batchItemFailures": []}
     assert len(receiver.requests) == 1
     assert _statuses(n) == ["RETRYING"]
-    assert deliveries.receive(wait=1) == []
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 1}
+    [again] = deliveries.delayed()
+    assert (again.body, again.attributes) == (first.body, first.attributes)
+    assert 895 <= again.delay <= 900  # still 45 minutes to go: another 15
+    assert _idempotency_records(deliveries.aws) == []
 
 
 # --- 410 and instances that are gone ---------------------------------------------------------------
@@ -357,7 +373,7 @@ def test_a_changed_callback_url_applies_to_notifications_already_queued(
 
 
 # --- batches and idempotency --------------------------------------------------------------------
-def test_a_batch_reports_exactly_the_messages_of_its_three_failing_instances(
+def test_a_batch_with_three_failing_instances_delivers_the_others_and_delays_theirs(
     deliveries: Deliveries, receiver: CallbackReceiver, make_instance: MakeInstance, notify: Notify
 ) -> None:
     healthy = make_instance(receiver.url("/ok"))
@@ -378,11 +394,11 @@ def test_a_batch_reports_exactly_the_messages_of_its_three_failing_instances(
 
     response = deliveries.invoke(deliveries.event(ordered))
 
-    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-    assert failed == {m["MessageId"] for m in bad_messages}
+    assert response == {"batchItemFailures": []}  # the failing ones wait in new messages
     assert sorted(r.body for r in receiver.requests_to("/ok")) == sorted(n.body for n in good)
     assert all(_status(n) == "DELIVERED" for n in good)
     assert all(_status(n) == "RETRYING" for n in bad)
+    assert sorted(w.body for w in deliveries.delayed()) == sorted(n.body.decode() for n in bad)
 
 
 def test_the_same_event_handled_twice_after_success_posts_once(
@@ -442,12 +458,14 @@ def test_no_attempt_starts_without_time_for_its_timeouts(
     [n] = notify(item, 9)
     deliveries.enqueue(n)
 
-    _, response = deliveries.run(LambdaContext(remaining_ms=3_000))
+    event, response = deliveries.run(LambdaContext(remaining_ms=3_000))
 
-    assert len(response["batchItemFailures"]) == 1
+    assert response == {"batchItemFailures": []}
     assert receiver.requests == []
     assert _statuses(n) == []
-    assert len(deliveries.receive()) == 1  # visible again immediately
+    [again] = deliveries.receive()  # sent again, receivable at once
+    assert again["MessageId"] != event["Records"][0]["messageId"]
+    assert again["Body"] == n.body.decode()
 
 
 def test_a_message_that_is_not_a_notification_is_reported_failed_and_the_batch_goes_on(
@@ -468,19 +486,70 @@ def test_a_message_that_is_not_a_notification_is_reported_failed_and_the_batch_g
     assert len(receiver.requests) == 1
 
 
-def test_a_stale_receipt_handle_does_not_hide_the_failure(
+# --- crashes between the next message and the end of this one -------------------------------------
+def _visible_again(deliveries: Deliveries, event: dict[str, Any]) -> None:
+    """The message of ``event``, never deleted, comes back (as after its visibility timeout)."""
+    deliveries.sqs.change_message_visibility(
+        QueueUrl=deliveries.aws.events_queue_url,
+        ReceiptHandle=event["Records"][0]["receiptHandle"],
+        VisibilityTimeout=0,
+    )
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_a_copy_left_by_a_crash_before_the_delete_is_dropped_without_a_post(
     deliveries: Deliveries, receiver: CallbackReceiver, make_instance: MakeInstance, notify: Notify
 ) -> None:
-    """When the message was received again meanwhile, its visibility cannot be changed: the
-    attempt is still recorded and the message still reported as failed."""
-    receiver.script("/hook", Reply(500))
+    """Given an attempt that failed, was logged and sent on, but whose message was never deleted
+    (the function or the event source died first), then when both messages arrive the notification
+    is POSTed once more in all (its second attempt), and the copy is dropped."""
+    receiver.script("/hook", Reply(503), Reply(200))
     item = make_instance(receiver.url())
-    [n] = notify(item, 1)
+    [n] = notify(item, 4)
     deliveries.enqueue(n)
     event = deliveries.event(deliveries.receive())
-    event["Records"][0]["receiptHandle"] = "stale-receipt-handle"
+    assert deliveries.invoke(event) == {"batchItemFailures": []}
+    _visible_again(deliveries, event)  # the crash: no delete
 
-    response = deliveries.invoke(event)
+    deliveries.run_until_empty()
 
-    assert len(response["batchItemFailures"]) == 1
-    assert _statuses(n) == ["RETRYING"]
+    assert len(receiver.requests) == 2
+    assert _statuses(n) == ["RETRYING", "DELIVERED"]
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 0}
+
+
+def test_a_crash_between_the_next_message_and_the_log_posts_at_most_once_more(
+    deliveries: Deliveries,
+    receiver: CallbackReceiver,
+    make_instance: MakeInstance,
+    notify: Notify,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given a callback that always fails and three attempts in all, when the first failure's next
+    message is sent but the function dies before logging the attempt, then the notification is
+    POSTed four times at most (the lost attempt once more), dead-lettered once, and nothing stays
+    queued."""
+    from bcevents.delivery import attempt
+
+    set_retry_schedule(monkeypatch, 0, 0)
+    receiver.script("/hook", Reply(503))
+    item = make_instance(receiver.url())
+    [n] = notify(item, 4)
+    deliveries.enqueue(n)
+    logged = attempt.record_attempt
+
+    def dies_once(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(attempt, "record_attempt", logged)
+        raise RuntimeError("the function died")
+
+    monkeypatch.setattr(attempt, "record_attempt", dies_once)
+    event, response = deliveries.run()
+    assert len(response["batchItemFailures"]) == 1  # not deleted: it comes back
+    _visible_again(deliveries, event)
+
+    deliveries.run_until_empty()
+
+    assert 3 <= len(receiver.requests) <= 4
+    assert _status(n) == "FAILED"
+    assert len(deliveries.dead_letters()) == 1
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 0}

@@ -246,6 +246,8 @@ def test_a_cursor_never_reads_another_instance_log(
         ({"eventType": "MOVED"}, "query.eventType"),
         ({"from": "yesterday"}, "query.from"),
         ({"to": "2025-13-01T00:00:00Z"}, "query.to"),
+        ({"to": "0.5"}, "query.to"),  # #14: a number was read as Unix time (1970)
+        ({"from": "1741089600"}, "query.from"),
         ({"limit": "0"}, "query.limit"),
         ({"limit": "101"}, "query.limit"),
         ({"limit": "ten"}, "query.limit"),

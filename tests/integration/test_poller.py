@@ -405,13 +405,14 @@ def test_a_poll_that_outlived_its_lease_cannot_overwrite_a_newer_checkpoint(aws:
 
     storage = get_storage()
     newer = {"updated_at": "2026-01-02T00:00:00+00:00", "seen": {}}
-    storage.put_watermark("1", "orders", newer, lease_token=2_000)
+    token = storage.acquire_lease("1", "the-run-that-took-over", 60)
+    storage.put_watermark("1", "orders", newer, lease_token=token)
 
     with pytest.raises(LeaseHeld):
         storage.put_watermark(
-            "1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, lease_token=1_000
+            "1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, lease_token=token - 1_000
         )
-    storage.put_watermark("1", "orders", newer, lease_token=2_000)  # the same lease checkpoints again
+    storage.put_watermark("1", "orders", newer, lease_token=token)  # the same lease checkpoints again
 
     assert storage.get_watermarks("1")["orders"]["updated_at"] == newer["updated_at"]
 

@@ -26,6 +26,10 @@ from tests.reliability.conftest import (
 )
 
 PAGE = 50
+#: Distinct records in the first two pages of a backlog one second apart: the second page starts
+#: a second before the first one's last (the bound is sent wide until it proves inclusive), so it
+#: repeats two records, which `seen` skips.
+TWO_PAGES = 2 * PAGE - 2
 BACKLOG = 200
 
 
@@ -87,7 +91,7 @@ def test_a_batch_sqs_keeps_refusing_fails_the_resource_before_its_checkpoint(
     assert not orders["complete"]
     first = _ints(harness.received.ids())
     assert first == ids[: len(first)]  # page 1, and page 2 but for its two refused notifications
-    assert PAGE <= len(first) < 2 * PAGE - 1
+    assert PAGE <= len(first) < TWO_PAGES
     assert harness.lease(instance) is None
     assert len(harness.watermarks(instance)["orders"]["seen"]) == 1  # checkpointed after page 1 only
 
@@ -117,7 +121,7 @@ def test_a_throttled_checkpoint_fails_the_run_and_the_next_run_repeats_at_most_t
     with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
         harness.poll(instance)
     assert harness.lease(instance) is None
-    assert _ints(harness.received.ids()) == ids[: 2 * PAGE - 1]
+    assert _ints(harness.received.ids()) == ids[:TWO_PAGES]
 
     harness.poll(instance)
 
@@ -184,7 +188,7 @@ def test_a_run_about_to_time_out_stops_after_its_last_checkpoint_and_the_next_re
     assert first["outcome"] == "stopped early: OutOfTime"
     assert harness.lease(instance) is None
     delivered = _ints(harness.received.ids())
-    assert delivered == ids[: 2 * PAGE - 1]
+    assert delivered == ids[:TWO_PAGES]
 
     second = harness.poll(instance, Deadline(harness.sandbox, pages=1))
     assert second["outcome"] == "stopped early: OutOfTime"
@@ -266,6 +270,35 @@ def _refused_by_its_callback(
 def _queue_refuses(aws_edge: AwsEdge) -> None:
     """The events queue refuses every batch from now on."""
     aws_edge.fail(events_queue_client(), ("SendMessageBatch",), "ServiceUnavailable", on=lambda call: True)
+
+
+# --- delivery: the queue refusing a retry's next message --------------------------------------------
+def test_a_retry_the_queue_refuses_to_send_on_stays_in_its_message_and_is_not_logged(
+    deliveries: Any, receiver: Any, make_instance: Any, notify: Any, aws_edge: AwsEdge, monkeypatch: Any
+) -> None:
+    """A failed attempt's next message is sent before the attempt is logged. When SQS refuses it,
+    the message received is reported failed (it comes back) and the log does not count the attempt,
+    so the copy is not mistaken for a stale one: it POSTs again, and the notification is delivered."""
+    from bcevents.aws.event_log import get_notification
+    from callbacks import Reply
+
+    item, n = _refused_by_its_callback(receiver, make_instance, notify, deliveries, monkeypatch)
+    aws_edge.fail(events_queue_client(), ("SendMessage",), "ServiceUnavailable", on=lambda call: call == 1)
+    event, response = deliveries.run()
+    assert len(response["batchItemFailures"]) == 1
+    assert (get_notification(item["id"], n.id) or {})["attempts"] == 0
+    deliveries.sqs.change_message_visibility(  # its visibility timeout, over
+        QueueUrl=deliveries.aws.events_queue_url,
+        ReceiptHandle=event["Records"][0]["receiptHandle"],
+        VisibilityTimeout=0,
+    )
+    receiver.script("/hook", Reply(200))
+
+    deliveries.run_until_empty()
+
+    assert (get_notification(item["id"], n.id) or {})["status"] == "DELIVERED"
+    assert len(receiver.requests) == 2
+    assert deliveries.counts() == {"visible": 0, "in_flight": 0, "delayed": 0}
 
 
 def test_a_redelivery_that_reaches_delivery_before_the_log_catches_the_log_up(

@@ -1,6 +1,9 @@
 """Poller bugs this suite found, each as the smallest history that shows it.
 
-Each failed before its fix (docs/reliability.md, "Bugs this suite found") and guards it now.
+Each failed before its fix (docs/reliability.md, "Bugs this suite found") and guards it now,
+under both readings of BigCommerce's undocumented date bounds: inclusive (the sandbox's default)
+and exclusive (``date_bounds_inclusive=False``, where three of these lost records before the
+pager sent each bound a second wide).
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ RAW_ORDERS = {
     "pageSize": PAGE,
     "datesConfiguration": {"updatedDateField": "date_modified", "createdDateField": "date_created"},
 }
+
+
+@pytest.fixture(autouse=True, params=["inclusive", "exclusive"])
+def date_bounds(request: pytest.FixtureRequest, harness: Harness) -> str:
+    """Every test here runs against a store whose min/max date bounds are inclusive, then exclusive."""
+    harness.store.settings.date_bounds_inclusive = request.param == "inclusive"
+    return str(request.param)
 
 
 def _ints(ids: list[str]) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,39 @@ NOW = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)
 )
 def test_retry_after_reads_seconds_and_http_dates(header: str | None, seconds: float | None) -> None:
     assert retry_after_seconds(header, NOW) == seconds
+
+
+# --- which message stands for the notification -------------------------------------------------
+DUE = "2025-03-04T10:00:00Z"
+LATER = "2025-03-04T10:05:00Z"
+
+
+def _message(attempts: int | None, due: str | None) -> Any:
+    from bcevents.delivery.receipt import QueuedMessage
+
+    return QueuedMessage(
+        notification=None, receipt_handle="", message_id="", attempts=attempts, next_attempt_at=due
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("carried", "logged", "expected"),
+    [
+        ((None, None), (0, None), (0, None)),  # the poller's message: the log's place
+        ((None, None), (3, DUE), (3, DUE)),  # a message from before messages carried attempts
+        ((3, DUE), (3, DUE), (3, DUE)),  # the message the log expects
+        ((4, LATER), (3, DUE), (4, LATER)),  # sent on, then the log write was lost: trusted
+        ((2, DUE), (3, LATER), None),  # behind the log: its successor was sent before the log moved
+        ((3, DUE), (3, LATER), None),  # level, another due time: the same attempt was sent on twice
+        ((0, None), (0, None), (0, None)),  # sent again for want of time before any attempt
+    ],
+    ids=["uncarried-new", "uncarried-retrying", "current", "ahead", "behind", "other-due", "none-yet"],
+)
+def test_a_message_stands_for_its_place_unless_a_newer_copy_exists(
+    carried: tuple[int | None, str | None],
+    logged: tuple[int, str | None],
+    expected: tuple[int, str | None] | None,
+) -> None:
+    from bcevents.delivery.receipt import position
+
+    assert position(_message(*carried), *logged) == expected

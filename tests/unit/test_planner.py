@@ -390,3 +390,31 @@ def test_a_raw_url_that_sets_a_paging_key_the_poller_owns_is_refused_naming_it(k
 
     with pytest.raises(UnsupportedResource, match=f"'{key}' set by the poller"):
         plan_request(url, AccountKind.API)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "upper"),
+    [
+        ("/v2/orders?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}", AccountKind.LEGACY, "max_date_modified"),
+        ("/v2/products?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}&is_visible=true", AccountKind.LEGACY,
+         "max_date_modified"),
+        ("/v3/catalog/products?date_modified:min=${date:yyyy-MM-dd'T'HH:mm:ss'Z'}", AccountKind.API,
+         "date_modified:max"),
+        # The URL's own order, upper bound or id bound, a created-date placeholder, v3 customers
+        # (no id keyset), an unknown path: paged by number, repeated when records move.
+        ("/v2/orders?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}&sort=date_modified:asc", AccountKind.LEGACY,
+         None),
+        ("/v2/orders?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}&max_date_modified=Mon, 01 Jan 2035 "
+         "00:00:00 +0000", AccountKind.LEGACY, None),
+        ("/v2/orders?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}&min_id=10", AccountKind.LEGACY, None),
+        ("/v2/orders?min_date_created=${date:EEE, dd MMM yyyy HH:mm:ss Z}", AccountKind.LEGACY, None),
+        ("/v3/customers?date_modified:min=${date:yyyy-MM-dd'T'HH:mm:ss'Z'}", AccountKind.API, None),
+        ("/v2/coupons?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}", AccountKind.LEGACY, None),
+    ],
+)  # fmt: skip
+def test_a_raw_url_on_a_known_endpoint_gets_the_upper_bound_it_can_be_pinned_by(
+    url: str, kind: AccountKind, upper: str | None
+) -> None:
+    """#14 item 3: raw passes had no upper bound and no resume point; where the endpoint allows the
+    hub's paging (an id keyset inside a pinned window), they now have both."""
+    assert plan_request(url, kind).until_key == upper

@@ -44,8 +44,9 @@ def test_a_page_becomes_notifications_of_at_most_ten_events_logged_and_queued(aw
 
 
 def test_a_checkpoint_is_refused_once_a_later_lease_wrote(aws: StackResources) -> None:
-    later = QueueSink(get_storage(), INSTANCE, lease_token=20)
-    stale = QueueSink(get_storage(), INSTANCE, lease_token=10)
+    token = get_storage().acquire_lease(INSTANCE.instance_id, "the-later-run", 60)
+    later = QueueSink(get_storage(), INSTANCE, lease_token=token)
+    stale = QueueSink(get_storage(), INSTANCE, lease_token=token - 10)
     later.checkpoint("orders", Watermark(T0))
 
     with pytest.raises(LeaseHeld):

@@ -77,10 +77,34 @@ def test_the_lease_is_held_until_released_and_its_token_fences_watermarks(aws: S
     assert storage.acquire_lease("1", "run-b", 60) > token
 
 
+def test_a_checkpoint_needs_the_live_lease(aws: StackResources) -> None:
+    """#14 item 11: the fence was only the token on the watermark item, so a run that outlived its
+    lease could still checkpoint a resource the run that took over had not written yet."""
+    storage = get_storage()
+    mark = {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}
+    token = storage.acquire_lease("1", "run-a", 1)
+    storage.put_watermark("1", "orders", mark, token)
+    time.sleep(2.1)  # expired, nobody took over yet
+
+    with pytest.raises(LeaseHeld):
+        storage.put_watermark("1", "customers", mark, token)
+
+    newer = storage.acquire_lease("1", "run-b", 60)
+    storage.release_lease("1", "run-b")  # taken over, then given back: no lease item at all
+    with pytest.raises(LeaseHeld):
+        storage.put_watermark("1", "customers", mark, token)
+    with pytest.raises(LeaseHeld):
+        storage.put_watermark("1", "customers", mark, newer)  # released: not live either
+    assert set(storage.get_watermarks("1")) == {"orders"}
+
+
 def test_deleting_an_instance_removes_everything_it_owns(aws: StackResources) -> None:
     storage = get_storage()
     storage.put_new_instance(dict(ITEM))
-    storage.put_watermark(ITEM["id"], "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, 1)
+    token = storage.acquire_lease(ITEM["id"], "run", 60)
+    storage.put_watermark(
+        ITEM["id"], "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, token
+    )
     storage.put_status(ITEM["id"], {"recorded_date": "2026-01-01T00:00:00Z"})
 
     storage.delete_instance(ITEM["id"])

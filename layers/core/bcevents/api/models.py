@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bcevents.aws.event_log import Status
 from bcevents.compat.configuration import ELEMENT_KEY
+
+#: The date part an ISO 8601 date-time begins with.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    # pydantic would also read a number, or a numeric string like "0.5", as Unix time: the API
+    # documents ISO 8601 dates, and a number given by mistake must not silently mean 1970.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value.strip())):
+        return value
+    raise ValueError("is not an ISO 8601 date-time (e.g. 2024-05-01T00:00:00Z)")
+
+
+#: A date the caller gives: ISO 8601 text only.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class ElementRef(BaseModel):
@@ -174,8 +190,8 @@ class RedeliverBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     status: Status = Status.FAILED
-    from_date: datetime | None = Field(None, alias="from", description="created at or after (ISO 8601)")
-    to_date: datetime | None = Field(None, alias="to", description="created at or before (ISO 8601)")
+    from_date: IsoDateTime | None = Field(None, alias="from", description="created at or after (ISO 8601)")
+    to_date: IsoDateTime | None = Field(None, alias="to", description="created at or before (ISO 8601)")
     limit: int = Field(100, ge=1, le=500, description="at most this many per request")
     cursor: str | None = Field(None, max_length=200)
 

@@ -1,10 +1,13 @@
 """The events queue and its dead-letter queue: every SQS call the service makes.
 
 - Notifications go to the events queue in batches of ten (:func:`send_entries`).
-- Backoff lives in message visibility: a failed notification stays invisible until its next
-  attempt, at most SQS's 12 hours at a time (:func:`postpone`). A notification whose attempts are
-  exhausted is copied to the dead-letter queue by delivery itself, with its attempt count, and
-  the original is then deleted (:func:`dead_letter`).
+- Backoff lives in new messages, not in visibility: a notification waiting for its next attempt
+  is sent again with ``DelaySeconds`` (at most SQS's 15 minutes), carrying how many attempts it
+  has had and when the next is due (:func:`requeue`); the message received is then deleted. So a
+  waiting notification is never in flight (SQS refuses receives past ~120,000 messages in flight,
+  for every instance at once), and a wait longer than 15 minutes is a chain of such messages. A
+  notification whose attempts are exhausted is copied to the dead-letter queue by delivery
+  itself, with its attempt count, and the original is then deleted (:func:`dead_letter`).
 - SQS's own redrive (StartMessageMoveTask) moves every message of a queue, whoever it belongs
   to, so :func:`redrive_instance` scans the dead-letter queue in receives of ten: a message of the
   instance is sent back to the events queue and then deleted; any other message is kept hidden
@@ -14,9 +17,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -24,6 +29,7 @@ from botocore.exceptions import ClientError
 from bcevents.aws import clients
 from bcevents.aws.items import error_code
 from bcevents.batching import runs
+from bcevents.clock import iso_seconds
 from bcevents.compat.envelope import Notification
 from bcevents.compat.queued import to_sqs_entry
 from bcevents.errors import EnqueueFailed
@@ -92,29 +98,49 @@ def entry_bytes(entry: dict[str, Any]) -> int:
 
 #: The message attribute naming a redelivery's number (absent on a first delivery).
 REDELIVERY_ATTRIBUTE = "redelivery"
-#: SQS refuses a visibility timeout above 12 hours.
-MAX_VISIBILITY_SECONDS = 43_200
-#: What SQS answers when the receipt handle is stale (the message was received again meanwhile).
-_STALE_HANDLE_CODES = frozenset({"ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"})
+#: SQS delays a message at most this long; a longer wait is re-sent when the delay ends.
+MAX_DELAY_SECONDS = 900
+#: The attributes a waiting notification's message carries: attempts made, when the next is due.
+ATTEMPTS_ATTRIBUTE = "attempts"
+NEXT_ATTEMPT_ATTRIBUTE = "next_attempt_at"
 
 
-def postpone(receipt_handle: str, seconds: int) -> None:
-    """Keep a received message of the events queue invisible for ``seconds`` (capped at 12 hours).
+def requeue(
+    notification: Notification,
+    *,
+    attempts: int,
+    next_attempt_at: datetime | None,
+    redelivery: int = 0,
+    now: datetime,
+) -> int:
+    """Send the notification's message again, delayed until its next attempt or 15 minutes, whichever
+    is sooner; returns the delay in seconds.
 
-    A stale receipt handle is not an error: the message then comes back after the queue's own
-    visibility timeout, and its next receipt checks when it is due again.
+    ``notification`` is as it was received (a reference stays a reference): the body is unchanged.
+    The message carries ``attempts`` and ``next_attempt_at`` (ISO seconds, as the event log writes
+    it), and the redelivery it belongs to. Raises on a refusal: the caller's message then stays.
     """
-    visibility = max(0, min(seconds, MAX_VISIBILITY_SECONDS))
-    try:
-        clients.sqs().change_message_visibility(
-            QueueUrl=get_settings().events_queue_url,
-            ReceiptHandle=receipt_handle,
-            VisibilityTimeout=visibility,
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in _STALE_HANDLE_CODES:
-            raise
-        logger.warning("message visibility not changed: stale receipt handle", extra={"seconds": visibility})
+    entry = to_sqs_entry(notification)
+    attributes: dict[str, Any] = {
+        **entry["MessageAttributes"],
+        ATTEMPTS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(attempts)},
+    }
+    if next_attempt_at is not None:
+        attributes[NEXT_ATTEMPT_ATTRIBUTE] = {
+            "DataType": "String",
+            "StringValue": iso_seconds(next_attempt_at),
+        }
+    if redelivery:
+        attributes[REDELIVERY_ATTRIBUTE] = {"DataType": "Number", "StringValue": str(redelivery)}
+    wait = math.ceil((next_attempt_at - now).total_seconds()) if next_attempt_at is not None else 0
+    delay = max(0, min(wait, MAX_DELAY_SECONDS))
+    clients.sqs().send_message(
+        QueueUrl=get_settings().events_queue_url,
+        MessageBody=entry["MessageBody"],
+        MessageAttributes=attributes,
+        DelaySeconds=delay,
+    )
+    return delay
 
 
 def dead_letter(notification: Notification, *, attempts: int, last_error: str, redelivery: int = 0) -> None:
@@ -122,7 +148,7 @@ def dead_letter(notification: Notification, *, attempts: int, last_error: str, r
     entry = to_sqs_entry(notification)
     attributes: dict[str, Any] = {
         **entry.get("MessageAttributes", {}),
-        "attempts": {"DataType": "Number", "StringValue": str(attempts)},
+        ATTEMPTS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(attempts)},
         "last_error": {"DataType": "String", "StringValue": last_error},
     }
     if redelivery:

@@ -172,27 +172,48 @@ class Storage:
         }
 
     def put_watermark(self, instance_id: str, resource: str, watermark: Item, lease_token: int) -> None:
-        """Checkpoint a watermark, unless a later lease (a larger fencing token) wrote it already.
+        """Checkpoint a watermark while this run's lease is live, never over a later lease's.
 
-        One conditional write (not a transaction with the lease item): a poll that outlived its
-        lease can no longer overwrite what the poll that took over has written.
+        One transaction of two conditions: the lease item is still this run's (its fencing token)
+        and not expired, so a run that outlived its lease writes nothing even where the run that
+        took over has not written yet; and the watermark was not written by a later lease (a
+        larger token), in case the lease item was taken over and already released.
         """
+        pk = instance_key(instance_id)
         try:
-            self.instances.put_item(
-                Item=to_dynamo(
+            self.instances.meta.client.transact_write_items(
+                TransactItems=[
                     {
-                        "pk": instance_key(instance_id),
-                        "sk": f"WATERMARK#{resource}",
-                        **watermark,
-                        "lease_token": lease_token,
-                    }
-                ),
-                ConditionExpression=Attr("lease_token").not_exists() | Attr("lease_token").lte(lease_token),
+                        "ConditionCheck": {
+                            "TableName": self.instances.name,
+                            "Key": {"pk": pk, "sk": "LEASE"},
+                            "ConditionExpression": "#token = :token AND expires_at >= :now",
+                            "ExpressionAttributeNames": {"#token": "token"},
+                            "ExpressionAttributeValues": {":token": lease_token, ":now": int(time.time())},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.instances.name,
+                            "Item": to_dynamo(
+                                {
+                                    "pk": pk,
+                                    "sk": f"WATERMARK#{resource}",
+                                    **watermark,
+                                    "lease_token": lease_token,
+                                }
+                            ),
+                            "ConditionExpression": "attribute_not_exists(lease_token) OR lease_token <= :token",
+                            "ExpressionAttributeValues": {":token": lease_token},
+                        }
+                    },
+                ]
             )
         except ClientError as exc:
-            if conditional_failed(exc):
+            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
+            if conditional_failed(exc) and (not reasons or "ConditionalCheckFailed" in reasons):
                 raise LeaseHeld(instance_id) from None
-            raise
+            raise  # a conflicting transaction or a throttle: the run fails, the next repeats a page
 
     def delete_watermark(self, instance_id: str, resource: str) -> None:
         """Forget a resource's progress (it was removed, or now names another endpoint)."""

@@ -134,8 +134,12 @@ def store_base_urls(store_url: str) -> StoreBase:
 
 
 def id_sort(plan: ResourcePlan) -> Iterator[tuple[str, str]]:
-    """The parameters that list an endpoint in ascending id order (v2's default order)."""
-    if plan.version == 3 and plan.path == "/catalog/products":
+    """The parameters that list an endpoint in ascending id order: asked for explicitly where the
+    endpoint can sort by id (v2 orders' ``sort`` enum has ``id``); v2 products and customers document
+    no sort (their default order is id, which the pager checks on every page)."""
+    if plan.version == 2 and plan.path == "/orders":
+        yield ("sort", "id:asc")
+    elif plan.version == 3 and plan.path == "/catalog/products":
         yield from (("sort", "id"), ("direction", "asc"))
     elif plan.version == 3:
         yield ("sort", "date_created:asc")

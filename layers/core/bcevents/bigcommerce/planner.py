@@ -132,10 +132,31 @@ def _raw_plan(
     return ResourcePlan(
         resource=f"/v{version}{path}", version=version, path=path, template=url, raw=True,
         raw_params=params, since_key=dated[0][0] if dated else None,
+        until_key=_raw_upper_key(version, path, params, dated),
         since_pattern=template_placeholders(dated[0][1])[0].text if dated else None,
         date_encoding=DateEncoding.RFC2822 if version == 2 else DateEncoding.ISO8601_Z,
         encode_colons=version == 2,
     )  # fmt: skip
+
+
+def _raw_upper_key(
+    version: int, path: str, params: tuple[tuple[str, str], ...], dated: list[tuple[str, str]]
+) -> str | None:
+    """The upper date bound the poller may add to a raw URL, pinning its window and paging it by
+    id like the hub's (resumable, immune to records changing meanwhile): only where the URL's one
+    placeholder is the endpoint's lower bound on ``date_modified``, the endpoint can be paged by
+    id, and the URL sets no order, upper bound or id bound of its own. Otherwise None: the pass
+    pages by number and repeats itself when records move."""
+    endpoint = next(
+        (e for kind in HUB.values() for e in kind.values() if (e.version, e.path) == (version, path)), None
+    )
+    if endpoint is None or len(dated) != 1 or dated[0][0] != endpoint.modified[0]:
+        return None
+    if version == 3 and path != "/catalog/products":
+        return None  # v3 customers filter ids only by list: no id keyset
+    keys = {key for key, _ in params}
+    owned = {endpoint.modified[1], "sort", "direction", *(k for ks in endpoint.id_keys.values() for k in ks)}
+    return None if keys & owned else endpoint.modified[1]
 
 
 def _hub_plan(resource: str, url: str, endpoint: Endpoint, terms: list[Term]) -> ResourcePlan:
@@ -214,12 +235,20 @@ def _add_filter(filters: dict[str, str], endpoint: Endpoint, term: Term, resourc
 
 
 def render_params(
-    plan: ResourcePlan, *, since: datetime, until: datetime | None, page: int, limit: int
+    plan: ResourcePlan,
+    *,
+    since: datetime,
+    until: datetime | None,
+    page: int,
+    limit: int,
+    also_since: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """The query parameters of one page: fixed filters, the window as full timestamps, sort, paging.
 
     Dates are always full timestamps (a date-only v3 bound gets today's time added), floored
-    to whole seconds (BigCommerce keeps seconds; min/max bounds are inclusive).
+    to whole seconds (BigCommerce keeps seconds). ``since``/``until`` are sent as given (the pager
+    decides how wide); a second placeholder of the URL (``date_created>='${...}'``) is rendered at
+    ``also_since`` (the window's start; default ``since``).
     """
     if plan.raw:
         raise ValueError("raw plans are rendered with render_raw")
@@ -231,17 +260,19 @@ def render_params(
     upper = min(until, plan.ceiling) if until and plan.ceiling else until or plan.ceiling
     params = list(plan.filters.items())
     if plan.since_key:
-        params.append((plan.since_key, _encode_date(lower, plan.date_encoding)))
-    params.extend((key, _encode_date(since, plan.date_encoding)) for key in plan.also_since_keys)
+        params.append((plan.since_key, encode_date(lower, plan.date_encoding)))
+    also = also_since or since
+    params.extend((key, encode_date(also, plan.date_encoding)) for key in plan.also_since_keys)
     if upper is not None and plan.until_key:
-        params.append((plan.until_key, _encode_date(upper, plan.date_encoding)))
-    params.extend((key, _encode_date(value, plan.date_encoding)) for key, value in plan.date_filters.items())
+        params.append((plan.until_key, encode_date(upper, plan.date_encoding)))
+    params.extend((key, encode_date(value, plan.date_encoding)) for key, value in plan.date_filters.items())
     params.extend(plan.sort)
     params.extend([(plan.limit_param, str(limit)), (plan.page_param, str(page))])
     return params
 
 
-def _encode_date(value: datetime, encoding: DateEncoding) -> str:
+def encode_date(value: datetime, encoding: DateEncoding) -> str:
+    """A window bound as the endpoint writes dates (RFC 2822 on v2, ISO 8601 UTC on v3)."""
     utc = value.astimezone(UTC)
     if encoding is DateEncoding.RFC2822:
         return compile_pattern(RFC2822).format(utc)

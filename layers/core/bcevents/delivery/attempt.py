@@ -2,15 +2,16 @@
 
 - 2xx: DELIVERED. 410: the instance's events are disabled (its schedule removed), DISABLED.
 - Anything else (3xx included: redirects are never followed), a timeout, a TLS, DNS or connection
-  error, or an address the egress guard refuses: the message comes back after the next step of
-  ``DELIVERY_RETRY_SCHEDULE`` (with jitter, and no sooner than a ``Retry-After``). After the last
-  step the notification goes to the dead-letter queue: FAILED.
+  error, or an address the egress guard refuses: the notification is tried again after the next
+  step of ``DELIVERY_RETRY_SCHEDULE`` (with jitter, and no sooner than a ``Retry-After``). After
+  the last step the notification goes to the dead-letter queue: FAILED.
 - The instance was deleted, its events were turned off, or it has no callback URL any more: the
   notification is dropped as DISABLED, with the reason, and never POSTed.
 
 The instance (URL, keys, secrets) is read at each attempt, so a changed URL or a rotated secret
-applies to notifications already queued. An unsettled notification raises :class:`DeliveryPending`
-so that its SQS message is reported as a batch item failure and comes back.
+applies to notifications already queued.
+
+Waiting is done in new messages, never in visibility: see :mod:`bcevents.delivery.receipt`.
 
 A redelivered notification's message carries its redelivery number (the ``redelivery`` message
 attribute): it gets the whole retry schedule again, and a message of an earlier delivery of the
@@ -21,9 +22,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,65 +33,18 @@ from bcevents import clock
 from bcevents.aws import event_bodies, lifecycle, queues
 from bcevents.aws.event_log import Attempt, Status, get_notification, record_attempt, reopen, set_status
 from bcevents.aws.tables import Item, get_storage
-from bcevents.clock import parse_iso
 from bcevents.compat.envelope import Notification
-from bcevents.compat.queued import from_sqs_record, with_body
-from bcevents.delivery import callback_client, signing
+from bcevents.compat.queued import with_body
+from bcevents.delivery import callback_client, receipt, signing
+from bcevents.delivery.receipt import DeliveryPending, Outcome, QueuedMessage
 from bcevents.delivery.retry import next_delay, retry_after_seconds
-from bcevents.errors import ServiceError
 from bcevents.observability import logger, metrics
 from bcevents.settings import get_settings
 
-#: A message that comes back less than this before its next attempt is attempted anyway.
-DUE_TOLERANCE_SECONDS = 1
 #: An attempt is not started with less than its timeouts plus this left in the invocation.
 _TIME_MARGIN_MS = 5_000
 GONE_REASON = "callback answered 410 Gone"
 BODY_GONE_REASON = "its body, too large for a message, is no longer in the event log"
-
-
-@dataclass(frozen=True)
-class QueuedMessage:
-    """A notification as received from the events queue."""
-
-    notification: Notification
-    receipt_handle: str
-    message_id: str
-    redelivery: int = 0  # which (re)delivery of the notification the message belongs to
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Where a notification stands after a receipt of its message."""
-
-    status: Status
-    attempts: int
-    detail: str | None = None
-    retry_in: int | None = None  # seconds until the message is due again (unsettled only)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form (the idempotency record stores it)."""
-        return {"status": self.status.value, "attempts": self.attempts, "detail": self.detail}
-
-
-class DeliveryPending(ServiceError):
-    """The notification is not settled: its message must come back (``outcome.retry_in`` seconds)."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.detail or outcome.status.value)
-        self.outcome = outcome
-
-
-def queued_message(record: Mapping[str, Any]) -> QueuedMessage:
-    """Read a Lambda SQS event record (raises MalformedNotification)."""
-    attributes = record.get("messageAttributes") or {}
-    attribute = (attributes.get(queues.REDELIVERY_ATTRIBUTE) or {}).get("stringValue")
-    return QueuedMessage(
-        notification=from_sqs_record(record),
-        receipt_handle=str(record.get("receiptHandle", "")),
-        message_id=str(record.get("messageId", "")),
-        redelivery=int(attribute) if attribute and attribute.isdigit() else 0,
-    )
 
 
 def deliver(
@@ -103,8 +56,9 @@ def deliver(
     """Attempt one delivery of a queued notification, unless it is settled or not due yet.
 
     Returns the final outcome (DELIVERED, DISABLED or FAILED: the message can be deleted); raises
-    DeliveryPending, after postponing the message, when it must come back. ``rand`` draws the
-    jitter; ``remaining_ms`` is what the invocation has left (no attempt starts without enough).
+    DeliveryPending when a new message (or another copy) carries the notification on. ``rand``
+    draws the jitter; ``remaining_ms`` is what the invocation has left (no attempt starts without
+    enough).
     """
     n = message.notification
     state = get_notification(n.instance_id, n.id) or {}
@@ -113,20 +67,26 @@ def deliver(
         reopen(n, state, number=message.redelivery)
         state = get_notification(n.instance_id, n.id) or {}
     status = Status(state.get("status", Status.NEW))
-    attempts = int(state.get("attempts", 0))
+    logged = int(state.get("attempts", 0))
     if message.redelivery < int(state.get("redeliveries", 0)):
         logger.info("message superseded by a redelivery", extra=_fields(n, redelivery=message.redelivery))
-        return Outcome(status, attempts, detail="superseded by a redelivery")
+        return Outcome(status, logged, detail="superseded by a redelivery")
     if status.final:
         logger.info("notification already settled", extra=_fields(n, status=status.value))
-        return Outcome(status, attempts, detail="already settled")
-    wait = _seconds_until(state.get("next_attempt_at"), clock.now())
-    if wait > DUE_TOLERANCE_SECONDS:
-        # Back early: SQS cannot hide a message for more than 12 hours at a time.
-        queues.postpone(message.receipt_handle, wait)
+        return Outcome(status, logged, detail="already settled")
+    place = receipt.position(message, logged, state.get("next_attempt_at"))
+    if place is None:
+        logger.info("message superseded by a later copy", extra=_fields(n, attempts=message.attempts))
+        raise DeliveryPending(Outcome(status, logged, detail="superseded by a later copy"))
+    attempts, due = place
+    now = clock.now()
+    wait = receipt.seconds_until(due, now)
+    if wait > receipt.DUE_TOLERANCE_SECONDS:
+        # A message that carried no due time (the log had it), or one that came back early.
+        receipt.requeue(message, attempts, due, now)
         raise DeliveryPending(Outcome(status, attempts, detail="not due yet", retry_in=wait))
     if remaining_ms is not None and remaining_ms < _time_needed_ms():
-        queues.postpone(message.receipt_handle, 0)
+        receipt.requeue(message, attempts, due, now)
         raise DeliveryPending(Outcome(status, attempts, detail="no time left in this invocation", retry_in=0))
     instance = get_storage().get_instance(n.instance_id)
     reason = _why_undeliverable(instance)
@@ -217,9 +177,20 @@ def _settle(
         logger.warning("notification dead-lettered", extra=_fields(n, attempts=attempt.number, error=failure))
         return Outcome(Status.FAILED, attempt.number, detail=failure)
     seconds = math.ceil(delay)
-    record_attempt(n, attempt, Status.RETRYING, next_attempt_at=clock.now() + timedelta(seconds=seconds))
+    now = clock.now()
+    due = now + timedelta(seconds=seconds)
+    # The next message goes first: the log then never counts an attempt whose successor is not
+    # queued, which is how a copy left by a crash knows itself (receipt.position). A refused send leaves
+    # the attempt unlogged and this message in the queue: it comes back and POSTs once more.
+    queues.requeue(
+        message.notification,
+        attempts=attempt.number,
+        next_attempt_at=due,
+        redelivery=message.redelivery,
+        now=now,
+    )
+    record_attempt(n, attempt, Status.RETRYING, next_attempt_at=due)
     metrics.add_metric(name="NotificationsRetrying", unit=MetricUnit.Count, value=1)
-    queues.postpone(message.receipt_handle, seconds)
     raise DeliveryPending(Outcome(Status.RETRYING, attempt.number, detail=failure, retry_in=seconds))
 
 
@@ -231,12 +202,6 @@ def _why_undeliverable(instance: Item | None) -> str | None:
     if not instance["configuration"].get("event.notification.callback.url"):
         return "the instance has no callback URL"
     return None
-
-
-def _seconds_until(value: str | None, now: datetime) -> int:
-    if not value:
-        return 0
-    return max(0, math.ceil((parse_iso(value) - now).total_seconds()))
 
 
 def _time_needed_ms() -> int:

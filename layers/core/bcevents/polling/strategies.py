@@ -14,15 +14,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
-from bcevents.bigcommerce import planner
 from bcevents.compat.classify import dotted
 from bcevents.compat.configuration import ResourceConfig
-from bcevents.polling.window import ResourcePass
-
-ONE_SECOND = timedelta(seconds=1)
+from bcevents.errors import StoreRequestFailed
+from bcevents.polling.window import ONE_SECOND, ResourcePass
 
 
 class DateKeyset:
@@ -32,30 +31,41 @@ class DateKeyset:
         self.p = p
 
     def run(self) -> None:
-        """Page from the watermark to the window's end."""
+        """Page from the watermark to the window's end.
+
+        ``since`` is the second the next page starts at (included, whatever the store's bounds
+        mean: see ``DateBounds``). After a page ending on second L the next starts at L again,
+        since more records may share it; ``seen`` skips those already reported.
+        """
         p = self.p
-        cursor = p.lower
+        since = p.lower
         full_pages = 0
         while True:
-            records = p.fetch(p.params(cursor, page=1)).records
-            dates = [d for d in p.report_page(records, p.until) if d is not None]
+            wide = not p.bounds.min_inclusive
+            records = p.fetch(p.params(since, page=1)).records
+            dates = [d for d in p.report_page(records, since, p.until) if d is not None]
             if not records and full_pages:
                 # An empty answer right after a full page (v2's 204): an exact multiple of the
                 # page size, or a store that stopped short. Trust it only as far as we read.
-                p.checkpoint(cursor)
+                p.checkpoint(since)
                 return
             if len(records) < p.limit or any(d > p.until for d in dates):
                 break  # the end, or records newer than the window (the next run has them)
             full_pages += 1
-            first, last = min(dates, default=cursor), max(dates, default=cursor)
-            if first == last:
-                # A whole page shares one timestamp (and nothing older is left): drain that
+            first, last = min(dates, default=since), max(dates, default=since)
+            if last <= since and wide and p.bounds.min_inclusive:
+                # Nothing after `since`, but the bound, sent a second wide, has just proved
+                # inclusive: the page may be full of the second before. Ask from `since` itself.
+                continue
+            if first == last or last <= since:
+                # A whole page shares one second (or holds nothing after `since`): drain that
                 # second in id order, then move past it.
-                SameSecondDrain(p, last).run()
-                cursor = last + ONE_SECOND
+                second = max(last, since.replace(microsecond=0))
+                SameSecondDrain(p, second).run()
+                since = second + ONE_SECOND
             else:
-                cursor = last
-            p.checkpoint(cursor)
+                since = last
+            p.checkpoint(since)
         p.finish(p.until)
 
 
@@ -67,28 +77,40 @@ class SameSecondDrain:
         self.second = second
 
     def run(self) -> None:
-        """Drain the second, checkpointing (at that second) after every full page."""
+        """Drain the second, checkpointing (at that second) after every full page.
+
+        The query is fixed for the whole drain (a cursor belongs to the query it came from) and
+        sent as wide as ``DateBounds`` says; the records of the neighbouring seconds an inclusive
+        store adds are cut by ``report_page``. Where the endpoint has no id filter (v3
+        customers) the drain follows the store's cursor, never page numbers: a record that
+        changes leaves the second and would shift every later page back by one.
+        """
         p, second = self.p, self.second
-        keyset = id_keyset(p.plan)
+        bounds = p.bounds.frozen()
+        keyset = id_keyset(p)
         after: int | None = None
         cursor: str | None = None
-        page = 1
         while True:
-            params = p.params(second, page=1 if keyset or cursor else page, until=second, by_id=True)
+            params = p.params(second, page=1, until=second, by_id=True, bounds=bounds)
             if keyset and after is not None:
                 params.append(keyset(after))
             elif cursor is not None:
-                # v3 customers filter ids only by list: their cursor (unlike a page number) does
-                # not shift when a record of this second changes, and so leaves it, meanwhile.
                 params.append(("after", cursor))
             listing = p.fetch(params)
-            p.report_page(listing.records, second)
+            p.report_page(past(listing.records, after, p.resource), second, second)
             if len(listing.records) < p.limit:
                 return
-            after = max((int_id(r, p.resource) for r in listing.records), default=after)
-            cursor = end_cursor(listing.meta)
+            if keyset:
+                after = next_after(listing.records, p, after)
+            else:
+                cursor = end_cursor(listing.meta)
+                if cursor is None:
+                    raise StoreRequestFailed(
+                        f"{p.plan.path} answered a full page of one second without "
+                        "meta.cursor_pagination.end_cursor; that second cannot be paged without "
+                        "losing records (page numbers shift when a record changes)"
+                    )
             p.checkpoint(second)  # `seen` holds this second's reported records: a repeat skips them
-            page += 1
 
 
 class PinnedWindow:
@@ -98,12 +120,16 @@ class PinnedWindow:
         self.p = p
 
     def run(self) -> None:
-        """One pass over the pinned window, resumable from the last id."""
+        """One pass over the pinned window, resumable from the last id.
+
+        An endpoint that lists out of id order cannot be paged by id: the pass falls back to
+        page numbers (and repeats itself if records moved meanwhile, as raw URLs do).
+        """
         p = self.p
         wm = p.watermark
         until = wm.pass_until or p.until
         since = p.lower
-        keyset = None if p.plan.raw else id_keyset(p.plan)
+        keyset = None if p.plan.raw and not p.plan.until_key else id_keyset(p)
         page = 1
         moved = False
         while True:
@@ -111,11 +137,15 @@ class PinnedWindow:
             if keyset and wm.after_id is not None:
                 params.append(keyset(wm.after_id))
             records = p.fetch(params).records
-            moved |= any(d is not None and d > until for d in p.report_page(records, until))
+            dates = p.report_page(past(records, wm.after_id if keyset else None, p.resource), since, until)
+            moved |= any(d is not None and d > until for d in dates)
+            if keyset and not in_id_order(records, p.resource):
+                keyset, page, wm.after_id = None, 1, None  # page numbers from the start; `seen` skips repeats
+                continue
             if len(records) < p.limit:
                 break
             if keyset:
-                wm.after_id = max((int_id(r, p.resource) for r in records), default=wm.after_id)
+                wm.after_id = next_after(records, p, wm.after_id)
                 wm.pass_until = until
                 p.save()
             page += 1
@@ -138,16 +168,44 @@ def int_id(record: dict[str, Any], resource: ResourceConfig) -> int:
         return 0
 
 
+def past(records: list[dict[str, Any]], after: int | None, resource: ResourceConfig) -> list[dict[str, Any]]:
+    """The records of a page of an id keyset without the one it was asked after (an inclusive
+    ``min_id`` sends it again; it was handled on the page before, or before a resumed run)."""
+    if after is None:
+        return records
+    return [r for r in records if int_id(r, resource) != after]
+
+
+def in_id_order(records: list[dict[str, Any]], resource: ResourceConfig) -> bool:
+    """Whether a page came in ascending id order (what paging by id rests on)."""
+    ids = [int_id(r, resource) for r in records]
+    return all(a < b for a, b in pairwise(ids))
+
+
+def next_after(records: list[dict[str, Any]], p: ResourcePass, after: int | None) -> int:
+    """The id the next page of an id keyset starts after; a page out of id order fails the
+    resource (its ids cannot say what is left), never skips silently."""
+    if not in_id_order(records, p.resource):
+        raise StoreRequestFailed(f"{p.plan.path} listed a page out of id order although asked for it")
+    ids = [int_id(r, p.resource) for r in records]
+    # v2's min_id is sent at `after` itself until that record comes back (proof it is inclusive).
+    p.bounds.ids_inclusive |= after is not None and after in ids
+    return max(ids, default=after or 0)
+
+
 def end_cursor(meta: dict[str, Any]) -> str | None:
     """The cursor of the page after this one (v3 ``meta.cursor_pagination.end_cursor``), if any."""
     cursor = (meta.get("cursor_pagination") or {}).get("end_cursor")
     return cursor if isinstance(cursor, str) and cursor else None
 
 
-def id_keyset(plan: planner.ResourcePlan) -> Callable[[int], tuple[str, str]] | None:
+def id_keyset(p: ResourcePass) -> Callable[[int], tuple[str, str]] | None:
     """The filter that resumes an id-ordered listing after a given id, where the endpoint has one."""
+    plan = p.plan
     if plan.version == 2:
-        return lambda after: ("min_id", str(after + 1))  # v2 id bounds are inclusive
+        # Whether v2's min_id is inclusive is undocumented: ask from `after` itself until that
+        # record comes back (`seen` skips it), then from the next id.
+        return lambda after: ("min_id", str(after + 1 if p.bounds.ids_inclusive else after))
     if plan.path == "/catalog/products":
         return lambda after: ("id:greater", str(after))
     return None  # v3 customers filter ids only by list: page numbers within the pinned second

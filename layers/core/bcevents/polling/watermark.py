@@ -1,7 +1,8 @@
 """Per-resource watermarks: how far a resource has been polled, and what was seen at the edge.
 
-``updated_at`` is the lower bound of the next window (inclusive: BigCommerce's min/max date
-filters are read as inclusive, and they have one-second resolution). ``seen`` holds the
+``updated_at`` is the lower bound of the next window, included (the pager sends BigCommerce's
+min/max date filters a second wide, whatever they mean: ``polling.window.DateBounds``; they have
+one-second resolution). ``seen`` holds the
 (object id → updated date) pairs already reported at or after ``updated_at - pollDelay``, so the
 overlap that inclusivity and ``pollDelay`` cause never reports a record twice. ``pass_until`` and
 ``after_id`` let a pass over an endpoint that cannot sort by date resume where it stopped.
