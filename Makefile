@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYENV_VERSION := $(PYTHON_VERSION)
 
-.PHONY: help venv lock lint typecheck validate scan unit test verify fuzz demo local build openapi organization clean
+.PHONY: help venv lock lint typecheck validate scan unit test verify fuzz model-deep demo local build openapi organization clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,8 +52,12 @@ scan: venv ## security scanners: bandit, pip-audit, checkov (in its own virtuale
 test: venv lint typecheck validate scan ## everything CI runs: lint, types, sam validate, scanners, all tests with coverage
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term
 
-verify: venv fuzz ## make fuzz, then the load run (~50 min on 2 cores): 200 instances on the local stack for 3 simulated hours; bench/results/load.md
+verify: venv fuzz ## make fuzz, then the load run (~50 min on 2 cores): 200 instances on the local stack for 3 simulated hours; bench/results/load.md; then make model-deep
 	$(BIN)/python -m bench.load $(VERIFY_ARGS)
+	$(MAKE) model-deep
+
+model-deep: venv ## the poller's model test in its deep mode: random seeds, more and longer histories, every flip
+	RELIABILITY_MODEL_DEEP=1 $(BIN)/pytest -q -p no:cacheprovider tests/reliability/test_model_poller.py
 
 fuzz: venv ## schemathesis's st run, every check and phase, against the local stack (~4 min on 2 cores); FUZZ_ARGS go to st run
 	PYTHONPATH=local $(BIN)/python -m devstack.fuzz $(FUZZ_ARGS)

@@ -1,7 +1,8 @@
 """BigCommerce's REST routes: legacy Basic auth under `/api/v2/`, API accounts under `/stores/{hash}/`.
 
 Order of checks, as a gateway would apply them: unknown store → 404, bad credentials → 401,
-quota spent → 429, then the route. Rate-limit headers go on every authenticated response.
+quota spent → 429, then the route. Rate-limit headers go on every authenticated response
+(`X-Rate-Limit-*`; on legacy answers only while `legacy_rate_limit_headers` is on).
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def handle(store: SandboxStore, request: Request) -> Response:
         return _error(ApiError(401, message), v3=v3)
     s = store.settings
     quota = store.rate_limiter.take(s.rate_limit_quota, s.rate_limit_window_ms, s.rate_limit_time_scale)
-    headers = quota.headers()
+    if legacy is None or s.legacy_rate_limit_headers:
+        headers = quota.headers()
+    else:
+        headers = {"X-BC-ApiLimit-Remaining": str(quota.left)}
     if not quota.allowed:
         headers["X-Retry-After"] = str(math.ceil(quota.reset_ms / 1000))
         return _error(ApiError(429, "Too many requests"), v3=v3, headers=headers)
@@ -222,11 +226,11 @@ def _customers(call: Call) -> Response:
     meta: dict[str, Any] = {}
     if not cursor_mode:
         meta["pagination"] = _pagination(call, sel, page)
-    if cursor_mode or sel.page == 1:
+    if call.store.settings.customers_cursor and (cursor_mode or sel.page == 1):
         cursor: dict[str, Any] = {"count": len(page.records), "per_page": sel.limit, "links": {}}
         if page.records:
-            cursor["start_cursor"] = encode_cursor(page.records[0], sel.sort_field)
-            cursor["end_cursor"] = encode_cursor(page.records[-1], sel.sort_field)
+            cursor["start_cursor"] = encode_cursor(page.records[0], sel)
+            cursor["end_cursor"] = encode_cursor(page.records[-1], sel)
             if page.more_after:
                 cursor["links"]["next"] = "?" + urlencode({"after": cursor["end_cursor"], "limit": sel.limit})
             if page.more_before and cursor_mode:

@@ -107,11 +107,15 @@ def _equals(name: str, expected: Any) -> Callable[[Record], bool]:
 
 def v2_selection(params: Params, settings: StoreSettings, *, orders: bool) -> Selection:
     """`GET /v2/orders` (or the deprecated v2 products and customers) filters, sort and paging."""
-    sel = Selection()
+    sel = Selection(ties=settings.tie_order)
+    # The default order; orders take `sort=` over it (`_v2_order_filters`).
+    name, _, direction = settings.v2_default_order.partition(":")
+    sel.sort_field, sel.descending = name, direction == "desc"
     _paging(params, sel, settings, v3=False)
     min_id, max_id = _int(params, "min_id", v3=False), _int(params, "max_id", v3=False)
     if min_id is not None or max_id is not None:
-        sel.bound(Bound("id", lo=min_id, hi=max_id))
+        incl = settings.id_bounds_inclusive
+        sel.bound(Bound("id", lo=min_id, hi=max_id, lo_inclusive=incl, hi_inclusive=incl))
     for field in ("date_created", "date_modified"):
         for prefix, upper in (("min_", False), ("max_", True)):
             name = f"{prefix}{field}"
@@ -124,7 +128,8 @@ def v2_selection(params: Params, settings: StoreSettings, *, orders: bool) -> Se
     if orders:
         _v2_order_filters(params, sel, settings)
     # The Customers V2 spec documents no `sort`, and /v2/products has no spec left: both answer in
-    # id order whatever `sort` says, so a poller cannot come to rely on an undocumented sort there.
+    # the default order (id) whatever `sort` says, so a poller cannot come to rely on an
+    # undocumented sort there.
     return sel
 
 
@@ -213,7 +218,7 @@ def _v3_ids(params: Params, sel: Selection) -> None:
 
 def v3_products(params: Params, settings: StoreSettings, now: datetime) -> Selection:
     """`GET /v3/catalog/products`: `sort` + `direction`, id and date filters, a few field filters."""
-    sel = Selection()
+    sel = Selection(ties=settings.tie_order)
     _paging(params, sel, settings, v3=True)
     sort = params.get("sort", "id")
     direction = params.get("direction", "asc")
@@ -241,7 +246,9 @@ def v3_products(params: Params, settings: StoreSettings, now: datetime) -> Selec
 
 def v3_customers(params: Params, settings: StoreSettings, now: datetime) -> Selection:
     """`GET /v3/customers`: `sort=field:dir`, id/email/date filters, offset or cursor paging."""
-    sel = Selection()
+    # A keyset cursor needs one order: with a cursor on offer, "unstable" ties are one arbitrary order.
+    unstable = settings.tie_order == "unstable" and settings.customers_cursor
+    sel = Selection(ties="scrambled" if unstable else settings.tie_order)
     _paging(params, sel, settings, v3=True)
     if "sort" in params:
         name, _, direction = params["sort"].partition(":")
@@ -255,6 +262,6 @@ def v3_customers(params: Params, settings: StoreSettings, now: datetime) -> Sele
     for field in ("date_created", "date_modified"):
         _v3_dates(params, sel, settings, field, now, time_of_day=False)
     for name, attr in (("after", "after"), ("before", "before")):
-        if params.get(name):
+        if params.get(name) and settings.customers_cursor:
             setattr(sel, attr, decode_cursor(params[name], sel.sort_field, name))
     return sel

@@ -2,7 +2,8 @@
 
 A listing walks a list already sorted by (sort field, id); a date or id bound on the sort field
 narrows it by bisection first, so a poller's windowed, date-sorted page costs O(log n + page)
-even over 50 000 orders. Ties on the sort field are broken by id, in the same direction.
+even over 50 000 orders. Ties on the sort field are broken by id, in the same direction, unless
+the store's `tie_order` setting says otherwise (`Selection.ties`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class Selection:
     limit: int = 50
     after: tuple[Any, int] | None = None
     before: tuple[Any, int] | None = None
+    #: How records sharing a sort value are ordered: "id", "reverse", "scrambled" (one arbitrary
+    #: order) or "unstable" (a new arbitrary order per request, drawn by the table).
+    ties: str = "id"
+    salt: int = 0
 
     def bound(self, new: Bound) -> None:
         """Add a bound, intersecting with any already on that field."""
@@ -75,28 +80,43 @@ class Page:
     more_before: bool
 
 
-def sort_key(sort_field: str) -> Callable[[Record], tuple[Any, int]]:
-    """The (value, id) key a listing sorted on `sort_field` is ordered by."""
+_MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing: neighbouring ids land far apart
+_MASK = (1 << 64) - 1
+
+
+def tiebreak(ties: str, salt: int = 0) -> Callable[[int], int]:
+    """The number that orders records sharing a sort value, from their id."""
+    if ties == "id":
+        return lambda rid: rid
+    if ties == "reverse":
+        return lambda rid: -rid
+    return lambda rid: ((rid ^ salt) * _MIX) & _MASK
+
+
+def sort_key(sort_field: str, ties: str = "id", salt: int = 0) -> Callable[[Record], tuple[Any, int]]:
+    """The (value, tiebreak) key a listing sorted on `sort_field` is ordered by."""
     if sort_field == "id":
         return lambda r: (r.id, r.id)
+    tie = tiebreak(ties, salt)
     if sort_field == "date_modified":
-        return lambda r: (r.modified, r.id)
+        return lambda r: (r.modified, tie(r.id))
     if sort_field == "date_created":
-        return lambda r: (r.created, r.id)
+        return lambda r: (r.created, tie(r.id))
 
     def key(r: Record) -> tuple[Any, int]:
         value = r.data.get(sort_field)
         # Mixed None/str/number values cannot be compared; sort them as text after numbers.
         if isinstance(value, bool | int | float):
-            return ((0, value, ""), r.id)
-        return ((1, 0, "" if value is None else str(value)), r.id)
+            return ((0, value, ""), tie(r.id))
+        return ((1, 0, "" if value is None else str(value)), tie(r.id))
 
     return key
 
 
 def select(ordered: list[Record], sel: Selection) -> Page:
-    """One page of `ordered` (ascending by `sort_key(sel.sort_field)`) matching `sel`."""
-    key = sort_key(sel.sort_field)
+    """One page of `ordered` (ascending by `sort_key(sel.sort_field, sel.ties, sel.salt)`)
+    matching `sel`."""
+    key = sort_key(sel.sort_field, sel.ties, sel.salt)
     lo, hi = 0, len(ordered)
     narrow = sel.bounds.get(sel.sort_field)
     if narrow is not None:
@@ -153,9 +173,10 @@ def _keep(record: Record, bounds: list[Bound], predicates: list[Predicate]) -> b
     return all(p(record) for p in predicates)
 
 
-def encode_cursor(record: Record, sort_field: str) -> str:
+def encode_cursor(record: Record, sel: Selection) -> str:
     """An opaque keyset cursor naming a record's place in the sort order."""
-    value, rid = sort_key(sort_field)(record)
+    sort_field = sel.sort_field
+    value, rid = sort_key(sort_field, sel.ties, sel.salt)(record)
     raw = json.dumps([sort_field, value, rid], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

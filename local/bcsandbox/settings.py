@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+#: Settings that take one of a few words; the rest take their field's type.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "tie_order": ("id", "reverse", "unstable"),
+    "v2_default_order": tuple(
+        f"{name}:{direction}"
+        for name in ("id", "date_created", "date_modified")
+        for direction in ("asc", "desc")
+    ),
+}
+
 
 @dataclass
 class StoreSettings:
@@ -18,6 +28,23 @@ class StoreSettings:
     include_archived_orders: bool = True
     # Whether status 0 (Incomplete) orders appear without `status_id=0` is unconfirmed (§9.12).
     include_incomplete_orders: bool = True
+    # Among records sharing a sort value no order is documented (research §2-§4). "id": by id in
+    # the sort's direction; "reverse": against it; "unstable": afresh on every offset page, as a
+    # database without a tiebreak may answer (a listing offering a cursor keeps one order).
+    tie_order: str = "id"
+    # `GET /v2/orders` without `sort` lists by id ascending (orders.v2.oas2.yml, line 320); v2
+    # products and customers document no sort and answer in this order whatever `sort` says.
+    v2_default_order: str = "id:asc"
+    # v3 customers' cursor (`meta.cursor_pagination`, `after=`/`before=`) dates from 2025-01-28
+    # (research §4). False: no cursor in `meta`, and `after`/`before` ignored as unknown keys.
+    customers_cursor: bool = True
+    # Whether v2 `min_id`/`max_id` include the id itself is undocumented ("Minimum ID", §2).
+    id_bounds_inclusive: bool = True
+    # Whether archiving an order bumps its `date_modified` is not found (research §2).
+    archive_bumps_date_modified: bool = True
+    # `X-Rate-Limit-*` are documented on OAuth responses; legacy Basic accounts are "rate limited
+    # differently" (research §1b, §5). False: their answers carry `X-BC-ApiLimit-Remaining` only.
+    legacy_rate_limit_headers: bool = True
     default_limit: int = 50
     max_limit: int = 250
     # Default generous; BigCommerce's Standard plan is 150 per 30 000 ms (research §5).
@@ -37,6 +64,8 @@ class StoreSettings:
             kind = type(getattr(self, name))
             if kind is bool and not isinstance(value, bool):
                 raise ValueError(f"setting {name!r} takes true or false")
+            if name in CHOICES and value not in CHOICES[name]:
+                raise ValueError(f"setting {name!r} takes one of {', '.join(CHOICES[name])}")
             setattr(self, name, kind(value))
 
     def as_dict(self) -> dict[str, Any]:

@@ -138,9 +138,12 @@ class SandboxStore:
         """Archive as `DELETE /v2/orders/{id}` does: `is_deleted` true, `date_modified` bumped.
 
         Whether archiving bumps `date_modified` is unconfirmed (research §2); bumping it is what
-        lets a date-windowed poller see the archive at all.
+        lets a date-windowed poller see the archive at all (setting `archive_bumps_date_modified`).
         """
-        return self.update_order(order_id, is_deleted=True)
+        if self.settings.archive_bumps_date_modified:
+            return self.update_order(order_id, is_deleted=True)
+        kept = self.tables.get("orders", order_id).modified
+        return self.update_order(order_id, is_deleted=True, date_modified=kept)
 
     def create_product(self, **fields: Any) -> dict[str, Any]:
         """Create a catalog product (v3 field names)."""

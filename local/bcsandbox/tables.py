@@ -41,7 +41,8 @@ class Tables:
         self._lock = threading.RLock()
         self._data: dict[str, dict[int, Record]] = {r: {} for r in RESOURCES}
         self._next_id = dict.fromkeys(RESOURCES, 1)
-        self._sorted: dict[tuple[str, str], list[Record]] = {}
+        self._sorted: dict[tuple[str, str, str], list[Record]] = {}
+        self._draws = 0  # "unstable" tie orders: one per request, reproducible from a reset
 
     def clear(self) -> None:
         """Forget every record; ids start at 1 again."""
@@ -49,6 +50,7 @@ class Tables:
             self._data = {r: {} for r in RESOURCES}
             self._next_id = dict.fromkeys(RESOURCES, 1)
             self._sorted.clear()
+            self._draws = 0
 
     def _changed(self, resource: str) -> None:
         for key in [k for k in self._sorted if k[0] == resource]:
@@ -150,11 +152,18 @@ class Tables:
     def select(self, resource: str, selection: Selection) -> Page:
         """One page of a listing (see `query.select`)."""
         with self._lock:
-            key = (resource, selection.sort_field)
-            ordered = self._sorted.get(key)
+            if selection.ties == "unstable" and selection.sort_field != "id":
+                # A new order of ties for every request: sorted afresh, never cached.
+                self._draws += 1
+                selection.salt = self._draws
+                key = sort_key(selection.sort_field, selection.ties, selection.salt)
+                return select(sorted(self._data[resource].values(), key=key), selection)
+            cache = (resource, selection.sort_field, selection.ties)
+            ordered = self._sorted.get(cache)
             if ordered is None:
-                ordered = sorted(self._data[resource].values(), key=sort_key(selection.sort_field))
-                self._sorted[key] = ordered
+                key = sort_key(selection.sort_field, selection.ties)
+                ordered = sorted(self._data[resource].values(), key=key)
+                self._sorted[cache] = ordered
             return select(ordered, selection)
 
     def matching(self, resource: str, selection: Selection) -> list[Record]:

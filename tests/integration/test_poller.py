@@ -189,25 +189,38 @@ def test_429s_are_waited_out_using_the_reset_header(
     assert len(drain(aws).ids("orders")) == 3
     orders = [r for r in sandbox.store.requests if r.path == "/api/v2/orders"]
     assert [r.status for r in orders[:3]] == [429, 429, 200]
-    assert orders[1].at - orders[0].at >= 0.3
-    assert orders[2].at - orders[1].at >= 0.3
+    # The reset header's 0.3 s, not the 5 s a 429 without headers is given (client._FALLBACK_429_WAIT).
+    assert 0.3 <= orders[1].at - orders[0].at < 2.5
+    assert 0.3 <= orders[2].at - orders[1].at < 2.5
 
 
 def test_an_exhausted_quota_is_paced_without_a_single_429(
     api: ApiClient, sandbox: SandboxServer, aws: StackResources
 ) -> None:
+    """The client reads ``X-Rate-Limit-Requests-Left`` and ``-Time-Reset-Ms`` and waits for the
+    window to reset before asking again. The window (2 s for 3 requests) is far longer than the
+    poller takes for 3 requests on its own, so without those headers (or without reading them) it
+    would be answered 429."""
     instance = _legacy(
-        api, sandbox, orders=OAUTH_SEED["configuration"]["event.poller.configuration"]["orders"]
+        api,
+        sandbox,
+        orders={**OAUTH_SEED["configuration"]["event.poller.configuration"]["orders"], "pageSize": 50},
     )
     start = _later(sandbox)
-    sandbox.store.create_orders(1000, start=start, step_seconds=1)
-    sandbox.store.set_clock(start + timedelta(seconds=1100))
-    sandbox.store.settings.update({"rate_limit_quota": 3, "rate_limit_window_ms": 500})
+    sandbox.store.create_orders(150, start=start, step_seconds=1)
+    sandbox.store.set_clock(start + timedelta(seconds=200))
+    sandbox.store.settings.update({"rate_limit_quota": 3, "rate_limit_window_ms": 2_000})
+    sandbox.store.clear_requests()
+    sandbox.store.rate_limiter.reset()  # the poll's first request opens the window
 
     run_poll(instance)
 
-    assert len(set(drain(aws).ids("orders"))) == 1000
-    assert [r for r in sandbox.store.requests if r.status == 429] == []
+    assert len(set(drain(aws).ids("orders"))) == 150
+    requests = sandbox.store.requests
+    assert [r.status for r in requests if r.status == 429] == []
+    assert len(requests) > 3  # /v2/time, then pages: the quota ran out at least once
+    # The fourth request waited for the window the first one opened to end.
+    assert requests[3].at - requests[0].at >= 2.0
 
 
 # --- configurations ---------------------------------------------------------------------------
@@ -405,14 +418,23 @@ def test_a_poll_that_outlived_its_lease_cannot_overwrite_a_newer_checkpoint(aws:
 
 
 def test_lease_tokens_grow_with_each_lease(aws: StackResources) -> None:
+    """Each lease gets a larger fencing token, so the run it replaced can no longer checkpoint."""
+    import time
+
     from bcevents.aws.tables import get_storage
+    from bcevents.errors import LeaseHeld
 
     storage = get_storage()
     first = storage.acquire_lease("1", "a", 10)
     storage.release_lease("1", "a")
+    time.sleep(0.005)  # tokens are milliseconds; a real lease follows the last by minutes
     second = storage.acquire_lease("1", "b", 10)
+    storage.put_watermark("1", "orders", {"updated_at": "2026-01-02T00:00:00+00:00", "seen": {}}, second)
 
-    assert second >= first
+    assert second > first
+    with pytest.raises(LeaseHeld):
+        storage.put_watermark("1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, first)
+    assert storage.get_watermarks("1")["orders"]["updated_at"] == "2026-01-02T00:00:00+00:00"
 
 
 def test_a_resource_added_to_an_existing_instance_starts_when_it_was_added(

@@ -221,17 +221,28 @@ class Harness:
             }
         )
 
-    def take_over(self, instance: str, owner: str = "the-run-that-took-over") -> None:
+    def take_over(
+        self,
+        instance: str,
+        owner: str = "the-run-that-took-over",
+        *,
+        starts: dict[str, datetime] | None = None,
+    ) -> None:
         """Another invocation takes the expired lease over and checkpoints first (what it read):
-        from then on the stale run's checkpoints must be refused."""
+        from then on the stale run's checkpoints must be refused. ``starts``: where the new holder
+        starts a resource that has no watermark yet (so that it, too, has a checkpoint to fence)."""
         from bcevents.aws.tables import get_storage
+        from bcevents.polling.watermark import Watermark
 
         storage = get_storage()
         self.expire_lease(instance)
         token = storage.acquire_lease(instance, owner, 600)
-        for resource, item in storage.get_watermarks(instance).items():
+        stored = storage.get_watermarks(instance)
+        for resource, start in (starts or {}).items():
+            stored.setdefault(resource, Watermark(updated_at=start).to_item())
+        for resource, item in stored.items():
             watermark = {k: v for k, v in item.items() if k not in ("lease_token", "lease_owner")}
-            storage.put_watermark(instance, resource, watermark, token if token is not None else owner)
+            storage.put_watermark(instance, resource, watermark, token)
 
     def watermarks(self, instance: str) -> dict[str, Any]:
         from bcevents.aws.tables import get_storage
