@@ -178,6 +178,15 @@ VARIANTS = {
     "v3-customers": Variant("customers", "api", hub_resource("customers", PAGE), "notes", views.customer_v3),
     # a raw URL: page numbers over the user's own query
     "raw-v2-orders": Variant("orders", "legacy", RAW_ORDERS, "staff_notes", views.order_v2, True, True),
+    # a raw URL that sets no order: pinned, with the poller's upper bound, paged by id (min_id), resumable
+    "raw-v2-orders-pinned": Variant(
+        "orders",
+        "legacy",
+        RAW_ORDERS | {"url": RAW_ORDERS["url"].removesuffix("&sort=date_modified:asc")},
+        "staff_notes",
+        views.order_v2,
+        True,
+    ),
 }
 
 #: Each flip of the store's undocumented behaviour (bcsandbox.settings), as store settings.
@@ -206,6 +215,7 @@ FLIPS_BY_VARIANT = {
     "v3-products": ["as-documented", "exclusive-date-bounds"],
     "v2-customers": ["as-documented", "exclusive-date-bounds", "v2-newest-first", "exclusive-min-id"],
     "v3-customers": ["as-documented", "exclusive-date-bounds", "ties-unstable", "no-customer-cursor"],
+    "raw-v2-orders-pinned": ["as-documented", "exclusive-date-bounds", "exclusive-min-id"],
     "raw-v2-orders": [
         "as-documented",
         "exclusive-date-bounds",

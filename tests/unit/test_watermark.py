@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from bcevents.polling import watermark
@@ -70,3 +71,19 @@ def test_bounding_keeps_the_newest_versions_without_moving_the_bound(monkeypatch
 
     assert set(mark.seen) == {"2", "3"}
     assert mark.updated_at == T0
+
+
+def test_long_ids_are_bounded_by_bytes_so_the_item_always_fits() -> None:
+    """#14 review: the bound was a count only; 5,000 ids of ~100 bytes (an email or a SKU as
+    ``idField``) made the watermark item pass DynamoDB's 400 KB and every checkpoint fail."""
+    mark = Watermark(T0)
+    for i in range(6_000):
+        mark.remember(f"customer-{i:06d}@" + "x" * 90 + ".example.com", T0 + timedelta(milliseconds=i))
+
+    mark.bound()
+
+    size = len(json.dumps(mark.to_item()))
+    assert size < 300_000
+    assert len(mark.seen) > 1_000
+    newest = max(mark.seen.values())
+    assert newest == watermark.iso(T0 + timedelta(milliseconds=5_999))  # the newest are kept

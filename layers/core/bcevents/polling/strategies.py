@@ -55,16 +55,27 @@ class DateKeyset:
             first, last = min(dates, default=since), max(dates, default=since)
             if last <= since and wide and p.bounds.min_inclusive:
                 # Nothing after `since`, but the bound, sent a second wide, has just proved
-                # inclusive: the page may be full of the second before. Ask from `since` itself.
+                # inclusive: the page may be full of the second before. Ask from `since` itself
+                # (after a checkpoint: what this page reported is not repeated by a later run).
+                p.checkpoint(since)
                 continue
+            if last < since.replace(microsecond=0):
+                raise StoreRequestFailed(
+                    f"{p.plan.path} answered a full page older than {p.plan.since_key}: it ignores "
+                    "the bound, and paging on would read the same page forever"
+                )
             if first == last or last <= since:
                 # A whole page shares one second (or holds nothing after `since`): drain that
-                # second in id order, then move past it.
+                # second in id order, then move past it. The checkpoint first: the page's events
+                # were handed on, and a run that stops during the drain must not repeat them.
                 second = max(last, since.replace(microsecond=0))
+                p.checkpoint(second)
                 SameSecondDrain(p, second).run()
                 since = second + ONE_SECOND
             else:
                 since = last
+            if since > p.until:
+                break  # records without a readable date filled the pages up to the window's end
             p.checkpoint(since)
         p.finish(p.until)
 
@@ -93,7 +104,7 @@ class SameSecondDrain:
         while True:
             params = p.params(second, page=1, until=second, by_id=True, bounds=bounds)
             if keyset and after is not None:
-                params.append(keyset(after))
+                params = replacing(params, keyset(after))
             elif cursor is not None:
                 params.append(("after", cursor))
             listing = p.fetch(params)
@@ -120,11 +131,18 @@ class PinnedWindow:
         self.p = p
 
     def run(self) -> None:
-        """One pass over the pinned window, resumable from the last id.
+        """A pass over the pinned window, resumable from the last id; a resumed pass that ends at
+        its old pinned end is followed by a pass up to now (a complete run reads everything
+        settled when it started).
 
         An endpoint that lists out of id order cannot be paged by id: the pass falls back to
         page numbers (and repeats itself if records moved meanwhile, as raw URLs do).
         """
+        while self.one_pass() < self.p.until:
+            pass
+
+    def one_pass(self) -> datetime:
+        """One pass; the end of the window it completed (the window's start if it must repeat)."""
         p = self.p
         wm = p.watermark
         until = wm.pass_until or p.until
@@ -132,13 +150,16 @@ class PinnedWindow:
         keyset = None if p.plan.raw and not p.plan.until_key else id_keyset(p)
         page = 1
         moved = False
+        versions: dict[str, datetime | None] = {}  # what a pass paged by number read, by id
         while True:
             params = p.params(since, page=1 if keyset else page, until=until)
             if keyset and wm.after_id is not None:
-                params.append(keyset(wm.after_id))
+                params = replacing(params, keyset(wm.after_id))
             records = p.fetch(params).records
-            dates = p.report_page(past(records, wm.after_id if keyset else None, p.resource), since, until)
-            moved |= any(d is not None and d > until for d in dates)
+            fresh = past(records, wm.after_id if keyset else None, p.resource)
+            dates = p.report_page(fresh, since, until)
+            if not keyset:
+                moved |= came_back_changed(fresh, dates, versions, p.resource)
             if keyset and not in_id_order(records, p.resource):
                 keyset, page, wm.after_id = None, 1, None  # page numbers from the start; `seen` skips repeats
                 continue
@@ -151,12 +172,15 @@ class PinnedWindow:
             page += 1
         wm.pass_until, wm.after_id = None, None
         if moved and not keyset:
-            # Records changed during (or just before) a pass paged by number: the pages may have
-            # shifted past one. Keep the lower bound (what was reported is in `seen`): the next
-            # run repeats the pass and reports only what this one missed.
+            # A record this pass had read came back changed: it left its place, and the pages
+            # after it shifted back by one, past a record maybe. Keep the lower bound (what was
+            # reported is in `seen`): the next run repeats the pass and reports only what this
+            # one missed. (A record that is merely new, or changed before it was read, shifted
+            # nothing that was still to be read.)
             p.save()
-            return
+            return p.until
         p.finish(until)
+        return until
 
 
 def int_id(record: dict[str, Any], resource: ResourceConfig) -> int:
@@ -174,6 +198,29 @@ def past(records: list[dict[str, Any]], after: int | None, resource: ResourceCon
     if after is None:
         return records
     return [r for r in records if int_id(r, resource) != after]
+
+
+def came_back_changed(
+    records: list[dict[str, Any]],
+    dates: list[datetime | None],
+    versions: dict[str, datetime | None],
+    resource: ResourceConfig,
+) -> bool:
+    """Note what a page read, by id; whether a record read earlier in the pass came back with a
+    newer date (it moved in the listing: the pages after its old place shifted back by one)."""
+    moved = False
+    for record, date in zip(records, dates, strict=True):
+        key = repr(dotted(record, resource.id_field))
+        before = versions.get(key)
+        moved |= before is not None and date is not None and date > before
+        versions[key] = date
+    return moved
+
+
+def replacing(params: list[tuple[str, str]], pair: tuple[str, str]) -> list[tuple[str, str]]:
+    """The query with ``pair`` instead of any value of its key (a URL that filters ids already
+    sets ``min_id``/``id:greater``; a repeated key's meaning is undocumented)."""
+    return [item for item in params if item[0] != pair[0]] + [pair]
 
 
 def in_id_order(records: list[dict[str, Any]], resource: ResourceConfig) -> bool:

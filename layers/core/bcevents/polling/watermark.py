@@ -19,6 +19,11 @@ from typing import Any
 #: a pinned pass keeps what it reported until it ends. This bounds both, at every save, so no store
 #: can grow an item past DynamoDB's 400 KB (5,000 versions are ~250 KB).
 MAX_SEEN = 5_000
+#: ... and at most this many bytes of ids and dates: ids need not be short (``idField`` may name an
+#: email or a SKU), and the item must fit whatever they are.
+MAX_SEEN_BYTES = 250_000
+#: What one entry of ``seen`` costs in the item besides its id and date (DynamoDB's map overhead).
+ENTRY_OVERHEAD = 8
 
 
 def iso(value: datetime) -> str:
@@ -71,7 +76,17 @@ class Watermark:
         self.bound()
 
     def bound(self) -> None:
-        """Keep the newest MAX_SEEN versions, whatever the pass: the stored item must fit DynamoDB's
-        400 KB. What is forgotten can only be reported again (a repeated pass), never lost."""
-        if len(self.seen) > MAX_SEEN:
-            self.seen = dict(sorted(self.seen.items(), key=lambda kv: kv[1])[-MAX_SEEN:])
+        """Keep the newest versions, at most MAX_SEEN of them and MAX_SEEN_BYTES, whatever the pass:
+        the stored item must fit DynamoDB's 400 KB. What is forgotten can only be reported again (a
+        repeated pass), never lost."""
+        sizes = {k: len(k.encode()) + len(v) + ENTRY_OVERHEAD for k, v in self.seen.items()}
+        if len(self.seen) <= MAX_SEEN and sum(sizes.values()) <= MAX_SEEN_BYTES:
+            return
+        kept: dict[str, str] = {}
+        total = 0
+        for key, value in sorted(self.seen.items(), key=lambda kv: kv[1], reverse=True):
+            total += sizes[key]
+            if total > MAX_SEEN_BYTES or len(kept) == MAX_SEEN:
+                break
+            kept[key] = value
+        self.seen = kept

@@ -1,4 +1,5 @@
-"""Adversarial review of the date-bounds / pinned-raw change (wt-review). Each test fails on main."""
+"""Defects an adversarial review of the date-bounds and pinned-raw change found (#14); each
+failed before its fix (docs/reliability.md, "Bugs this suite found")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import pytest
+
 from bcevents.bigcommerce.client import Page
+from bcevents.errors import StoreRequestFailed
 from bcevents.polling import pager
 from bcevents.polling.window import OutOfTime
 from tests.unit.test_pager import START, V2_ORDERS, _pass, _store
@@ -123,6 +127,7 @@ def test_the_date_keyset_never_checkpoints_past_the_window_end() -> None:
     p.store.client = IgnoresMinDate(client)  # type: ignore[assignment]
     calls = iter(range(400))
     p.store.remaining_seconds = lambda: 900.0 if next(calls, None) is not None else 0.0
-    with contextlib.suppress(OutOfTime):
+    with pytest.raises(StoreRequestFailed, match="ignores"):  # the resource fails, named, this run
         pager.page_resource(p)
     assert p.watermark.updated_at <= p.until, (p.watermark.updated_at, p.until)
+    assert client.requests_made == 1
