@@ -110,9 +110,31 @@ def test_an_exclusive_store_is_never_taken_for_an_inclusive_one() -> None:
     assert not p.bounds.min_inclusive
     assert not p.bounds.max_inclusive
     drains = [u for u in client.urls if _query(u)["sort"] == ["id:asc"]]  # v2 orders: by id, explicitly
-    # START's six orders in four pages (min_id is sent at the last id until it comes back), then
-    # START+1 s's three in two; each drain asks one second either side (exclusive: exactly it).
-    assert len(drains) == 6
+    # START's six orders: asked for exactly once (nothing: a bound is exclusive), then in four
+    # pages a second either side (min_id is sent at the last id until it comes back); START+1 s's
+    # three in two (no second exact probe in the pass).
+    assert len(drains) == 7
+    assert p.bounds.not_both_inclusive
+
+
+def test_a_drain_on_an_inclusive_store_proves_its_bounds_and_reads_its_second_once() -> None:
+    """A whole page of one second: the drain asks for it exactly, the answer proves both bounds
+    inclusive, and the keyset then starts past the second (no re-read of it a bound sent wide
+    would cost): the minimum, one request per page plus the closing ones."""
+    store = _store()
+    ids = store.create_orders(5)  # one second, pages of 2
+    p, sink, client = _pass(store, V2_ORDERS, page_size=2)
+
+    pager.page_resource(p)
+
+    assert sorted(sink.ids) == sorted(str(i) for i in ids)
+    assert p.bounds.min_inclusive
+    assert p.bounds.max_inclusive
+    # The keyset page; the drain's four (the second repeats one id until min_id proves
+    # inclusive, and a full last page needs an empty one after it); the keyset past the second,
+    # asked from the next second itself (no re-read of this one).
+    assert len(client.urls) == 6
+    assert "09%3A00%3A01" in client.urls[-1].split("min_date_modified=")[1].split("&")[0]
 
 
 def test_date_bounds_learn_only_from_a_record_dated_on_the_bound() -> None:

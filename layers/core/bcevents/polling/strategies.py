@@ -21,7 +21,7 @@ from typing import Any
 from bcevents.compat.classify import dotted
 from bcevents.compat.configuration import ResourceConfig
 from bcevents.errors import StoreRequestFailed
-from bcevents.polling.window import ONE_SECOND, ResourcePass
+from bcevents.polling.window import ONE_SECOND, DateBounds, ResourcePass
 
 
 class DateKeyset:
@@ -90,14 +90,23 @@ class SameSecondDrain:
     def run(self) -> None:
         """Drain the second, checkpointing (at that second) after every full page.
 
-        The query is fixed for the whole drain (a cursor belongs to the query it came from) and
-        sent as wide as ``DateBounds`` says; the records of the neighbouring seconds an inclusive
-        store adds are cut by ``report_page``. Where the endpoint has no id filter (v3
-        customers) the drain follows the store's cursor, never page numbers: a record that
-        changes leaves the second and would shift every later page back by one.
+        The second is asked for exactly first (``min = max = second``): the page before held
+        records of it, so an answer proves both bounds inclusive (and spares the re-read of
+        this second a bound sent wide would cost later), and an empty one means a bound is not:
+        the drain asks again a second either side, and ``report_page`` cuts the neighbours an
+        inclusive bound adds. The query is then fixed for the whole drain (a cursor belongs to
+        the query it came from). Where the endpoint has no id filter (v3 customers) the drain
+        follows the store's cursor, never page numbers: a record that changes leaves the
+        second and would shift every later page back by one.
         """
         p, second = self.p, self.second
-        bounds = p.bounds.frozen()
+        known = p.bounds.frozen()
+        probing = not ((known.min_inclusive and known.max_inclusive) or known.not_both_inclusive)
+        bounds = (
+            DateBounds(min_inclusive=True, max_inclusive=True, ids_inclusive=known.ids_inclusive)
+            if probing
+            else known
+        )
         keyset = id_keyset(p)
         after: int | None = None
         cursor: str | None = None
@@ -108,6 +117,12 @@ class SameSecondDrain:
             elif cursor is not None:
                 params.append(("after", cursor))
             listing = p.fetch(params)
+            if probing:
+                probing = False
+                if not listing.records:
+                    p.bounds.not_both_inclusive = True  # (asked once a pass)
+                    bounds = p.bounds.frozen()  # a second either side
+                    continue
             p.report_page(past(listing.records, after, p.resource), second, second)
             if len(listing.records) < p.limit:
                 return

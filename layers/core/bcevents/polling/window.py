@@ -52,6 +52,8 @@ class DateBounds:
     max_inclusive: bool = False
     #: v2's ``min_id`` (the id keyset), proved inclusive the same way.
     ids_inclusive: bool = False
+    #: A second known to hold records, asked for exactly, came back empty: a bound is exclusive.
+    not_both_inclusive: bool = False
 
     def query_min(self, since: datetime) -> datetime:
         """The ``min`` to send for a window that starts at ``since`` (included)."""
@@ -71,7 +73,7 @@ class DateBounds:
 
     def frozen(self) -> DateBounds:
         """A copy that later answers do not change (one query for a whole cursor-paged drain)."""
-        return DateBounds(self.min_inclusive, self.max_inclusive, self.ids_inclusive)
+        return DateBounds(self.min_inclusive, self.max_inclusive, self.ids_inclusive, self.not_both_inclusive)
 
 
 class OutOfTime(Exception):
