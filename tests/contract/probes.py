@@ -225,18 +225,18 @@ class StoreProbe:
         )
 
     def customers_cursor(self) -> list[Finding]:
-        """``/v3/customers?sort=date_created:asc``: a cursor on the first page; ``after=`` moving on."""
-        name = "cursor pagination (v3 customers, sort=date_created:asc, first page)"
-        follow = "after= (v3 customers, sort=date_created:asc)"
-        sort = ("sort", "date_created:asc")
-        first, meta = self.ask("customers", [sort, ("limit", "1")])
+        """``/v3/customers`` in its default order (what the same-second drain asks for): a cursor on
+        the first page; ``after=`` moving on."""
+        name = "cursor pagination (v3 customers, default order, first page)"
+        follow = "after= (v3 customers, default order)"
+        first, meta = self.ask("customers", [("limit", "1")])
         if not first:
             return [Finding(name, "undecided: no customers", None)]
         cursor = end_cursor(meta)
         if cursor is None:
             return [Finding(name, "absent (no meta.cursor_pagination.end_cursor)", False)]
         present = Finding(name, "present", True)
-        second, meta2 = self.ask("customers", [sort, ("limit", "1"), ("after", cursor)])
+        second, meta2 = self.ask("customers", [("limit", "1"), ("after", cursor)])
         if not second:
             return [present, Finding(follow, "undecided: an empty page (one customer only)", None)]
         if second[0].get("id") == first[0].get("id"):

@@ -136,10 +136,12 @@ def store_base_urls(store_url: str) -> StoreBase:
 def id_sort(plan: ResourcePlan) -> Iterator[tuple[str, str]]:
     """The parameters that list an endpoint in ascending id order: asked for explicitly where the
     endpoint can sort by id (v2 orders' ``sort`` enum has ``id``); v2 products and customers document
-    no sort (their default order is id, which the pager checks on every page)."""
+    no sort (their default order is id, which the pager checks on every page); v3 customers keep
+    their default order, the one their cursor walks."""
     if plan.version == 2 and plan.path == "/orders":
         yield ("sort", "id:asc")
     elif plan.version == 3 and plan.path == "/catalog/products":
         yield from (("sort", "id"), ("direction", "asc"))
-    elif plan.version == 3:
-        yield ("sort", "date_created:asc")
+    # v3 customers: no sort. Their drain follows the cursor, whose documented example encodes an
+    # id ({"id":204}); `sort=date_created:asc` would order ties arbitrarily and might not be the
+    # order that cursor walks. The default order is the one their cursor was made for.
