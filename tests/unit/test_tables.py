@@ -83,18 +83,17 @@ def test_a_checkpoint_needs_the_live_lease(aws: StackResources) -> None:
     storage = get_storage()
     mark = {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}
     token = storage.acquire_lease("1", "run-a", 1)
-    storage.put_watermark("1", "orders", mark, token)
+    expires = token / 1000 + 1
+    storage.put_watermark("1", "orders", mark, token, lease_expires=expires)
     time.sleep(2.1)  # expired, nobody took over yet
 
     with pytest.raises(LeaseHeld):
-        storage.put_watermark("1", "customers", mark, token)
+        storage.put_watermark("1", "customers", mark, token, lease_expires=expires)
 
     newer = storage.acquire_lease("1", "run-b", 60)
-    storage.release_lease("1", "run-b")  # taken over, then given back: no lease item at all
-    with pytest.raises(LeaseHeld):
-        storage.put_watermark("1", "customers", mark, token)
-    with pytest.raises(LeaseHeld):
-        storage.put_watermark("1", "customers", mark, newer)  # released: not live either
+    storage.put_watermark("1", "orders", mark, newer, lease_expires=newer / 1000 + 60)
+    with pytest.raises(LeaseHeld):  # without its expiry, the token still fences it
+        storage.put_watermark("1", "orders", mark, token)
     assert set(storage.get_watermarks("1")) == {"orders"}
 
 
@@ -112,35 +111,3 @@ def test_deleting_an_instance_removes_everything_it_owns(aws: StackResources) ->
     assert storage.get_instance(ITEM["id"]) is None
     assert storage.get_watermarks(ITEM["id"]) == {}
     assert storage.get_status(ITEM["id"]) is None
-
-
-def test_a_checkpoint_meeting_another_transaction_is_tried_again(
-    aws: StackResources, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A lease being taken at the moment of a checkpoint cancels it with TransactionConflict (not a
-    condition): that is tried again, not reported as a failed run."""
-    from botocore.exceptions import ClientError
-
-    storage = get_storage()
-    token = storage.acquire_lease("1", "run-a", 60)
-    real = storage._checkpoint
-    calls: list[int] = []
-
-    def conflicting(*args: object) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise ClientError(
-                {
-                    "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
-                    "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
-                },  # type: ignore[typeddict-unknown-key]
-                "TransactWriteItems",
-            )
-        real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(storage, "_checkpoint", conflicting)
-
-    storage.put_watermark("1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, token)
-
-    assert len(calls) == 2
-    assert set(storage.get_watermarks("1")) == {"orders"}

@@ -20,16 +20,12 @@ from botocore.exceptions import ClientError
 
 from bcevents.aws import clients
 from bcevents.aws.items import Item as Item  # noqa: PLC0414 - re-exported: the type of every item
-from bcevents.aws.items import conditional_failed, error_code, instance_key, to_dynamo, to_plain, without_keys
+from bcevents.aws.items import conditional_failed, instance_key, to_dynamo, to_plain, without_keys
 from bcevents.errors import InstanceChanged, InstanceNotFound, LeaseHeld
 from bcevents.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-
-#: A checkpoint that meets another transaction on the lease (a lease being taken) is tried again.
-CHECKPOINT_ATTEMPTS = 3
 
 
 class Storage:
@@ -175,56 +171,42 @@ class Storage:
             for item in response["Items"]
         }
 
-    def put_watermark(self, instance_id: str, resource: str, watermark: Item, lease_token: int) -> None:
+    def put_watermark(
+        self,
+        instance_id: str,
+        resource: str,
+        watermark: Item,
+        lease_token: int,
+        *,
+        lease_expires: float | None = None,
+    ) -> None:
         """Checkpoint a watermark while this run's lease is live, never over a later lease's.
 
-        One transaction of two conditions: the lease item is still this run's (its fencing token)
-        and not expired, so a run that outlived its lease writes nothing even where the run that
-        took over has not written yet; and the watermark was not written by a later lease (a
-        larger token), in case the lease item was taken over and already released.
+        ``lease_expires`` (epoch seconds): a run whose lease has expired writes nothing (a lease
+        is taken over only once it has expired, so until then it is this run's). The write is
+        conditional on no later lease (a larger fencing token) having written the watermark. One
+        conditional write, not a transaction with the lease item: a transaction costs four times
+        the write units on every checkpoint, and moto (the local stack's DynamoDB) copies the
+        whole table for each one (the load run that had it ran out of memory).
         """
-        pk = instance_key(instance_id)
-        for attempt in range(1, CHECKPOINT_ATTEMPTS + 1):
-            try:
-                self._checkpoint(pk, resource, watermark, lease_token)
-                return
-            except ClientError as exc:
-                reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
-                if conditional_failed(exc) and (not reasons or "ConditionalCheckFailed" in reasons):
-                    raise LeaseHeld(instance_id) from None
-                if "TransactionConflict" not in reasons or attempt == CHECKPOINT_ATTEMPTS:
-                    raise  # a throttle, or conflicts that persist: the run fails, the next repeats a page
-
-    def _checkpoint(self, pk: str, resource: str, watermark: Item, lease_token: int) -> None:
-        """The checkpoint's transaction (see put_watermark)."""
-        self.instances.meta.client.transact_write_items(
-            TransactItems=[
-                {
-                    "ConditionCheck": {
-                        "TableName": self.instances.name,
-                        "Key": {"pk": pk, "sk": "LEASE"},
-                        "ConditionExpression": "#token = :token AND expires_at >= :now",
-                        "ExpressionAttributeNames": {"#token": "token"},
-                        "ExpressionAttributeValues": {":token": lease_token, ":now": int(time.time())},
+        if lease_expires is not None and time.time() >= lease_expires:
+            raise LeaseHeld(instance_id)
+        try:
+            self.instances.put_item(
+                Item=to_dynamo(
+                    {
+                        "pk": instance_key(instance_id),
+                        "sk": f"WATERMARK#{resource}",
+                        **watermark,
+                        "lease_token": lease_token,
                     }
-                },
-                {
-                    "Put": {
-                        "TableName": self.instances.name,
-                        "Item": to_dynamo(
-                            {
-                                "pk": pk,
-                                "sk": f"WATERMARK#{resource}",
-                                **watermark,
-                                "lease_token": lease_token,
-                            }
-                        ),
-                        "ConditionExpression": "attribute_not_exists(lease_token) OR lease_token <= :token",
-                        "ExpressionAttributeValues": {":token": lease_token},
-                    }
-                },
-            ]
-        )
+                ),
+                ConditionExpression=Attr("lease_token").not_exists() | Attr("lease_token").lte(lease_token),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                raise LeaseHeld(instance_id) from None
+            raise
 
     def delete_watermark(self, instance_id: str, resource: str) -> None:
         """Forget a resource's progress (it was removed, or now names another endpoint)."""
@@ -251,8 +233,7 @@ class Storage:
                 ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now),
             )
         except ClientError as exc:
-            if conditional_failed(exc) or error_code(exc) == "TransactionConflictException":
-                # A conflict: a checkpoint of the live lease was being written at that moment.
+            if conditional_failed(exc):
                 raise LeaseHeld(instance_id) from None
             raise
         return now_ms

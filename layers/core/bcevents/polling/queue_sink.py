@@ -27,6 +27,8 @@ class QueueSink:
     storage: Storage
     instance: InstanceInfo
     lease_token: int
+    #: When the run's lease expires (epoch seconds): no checkpoint after it.
+    lease_expires: float | None = None
 
     def publish(self, resource: str, changes: Sequence[ChangeEvent]) -> None:
         """Log the page's notifications as NEW, then enqueue them (a repeat never moves one back)."""
@@ -38,5 +40,12 @@ class QueueSink:
             raise PublishFailed(f"{resource}: {exc}") from exc
 
     def checkpoint(self, resource: str, watermark: Watermark) -> None:
-        """One conditional write, refused if a run with a later lease wrote the watermark."""
-        self.storage.put_watermark(self.instance.instance_id, resource, watermark.to_item(), self.lease_token)
+        """One conditional write, refused once the lease has expired or if a run with a later lease
+        wrote the watermark."""
+        self.storage.put_watermark(
+            self.instance.instance_id,
+            resource,
+            watermark.to_item(),
+            self.lease_token,
+            lease_expires=self.lease_expires,
+        )

@@ -73,7 +73,9 @@ def poll_instance(
     base = endpoints.store_base_urls(config.store_url or "")
     client = BigCommerceClient(store_auth(config), remaining_seconds=remaining_seconds)
     store = Store(client=client, base=base, now=clock.now(), remaining_seconds=remaining_seconds)
-    sink = QueueSink(storage, instance_info(item), lease_token)
+    # The token is the lease's acquisition time in milliseconds (aws.tables.acquire_lease).
+    lease_expires = lease_token / 1000 + settings.poll_lease_seconds
+    sink = QueueSink(storage, instance_info(item), lease_token, lease_expires)
     reports: list[ResourceReport] = []
     outcome = "failed: the run ended unexpectedly"
     try:
