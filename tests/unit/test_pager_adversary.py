@@ -14,6 +14,7 @@ from bcevents.bigcommerce.client import Page
 from bcevents.errors import StoreRequestFailed
 from bcevents.polling import pager
 from bcevents.polling.window import OutOfTime
+from tests.support.inprocess_store import StoreQuirk
 from tests.unit.test_pager import START, V2_ORDERS, _pass, _store
 
 # Not pinnable (the placeholder is not the lower date_modified bound): paged by number.
@@ -48,15 +49,12 @@ V2_ORDERS_ID_FILTER = (
 )
 
 
-class FirstValueWins:
+class FirstValueWins(StoreQuirk):
     """A store that reads the first of a repeated query key (as many frameworks do)."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
+        super().__init__(client)
         self.urls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
 
     def list_page(self, url: str, params: Any = None) -> Page:
         self.urls.append(url)
@@ -100,14 +98,8 @@ def test_a_v2_orders_drain_never_sends_min_id_twice_when_the_url_filters_ids() -
     _drain_with_an_id_filter(V2_ORDERS_ID_FILTER, "create_orders")
 
 
-class IgnoresMinDate:
+class IgnoresMinDate(StoreQuirk):
     """A store (or an endpoint version) that ignores the lower date bound."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
 
     def list_page(self, url: str, params: Any = None) -> Page:
         parts = urlsplit(url)

@@ -17,6 +17,7 @@ from bcevents.bigcommerce.client import Page
 from bcevents.errors import StoreRequestFailed
 from bcevents.polling import pager, strategies
 from bcevents.polling.window import DateBounds
+from tests.support.inprocess_store import StoreQuirk
 from tests.unit.test_pager import LEGACY_PRODUCTS, START, V2_ORDERS, V3_CUSTOMERS, _pass, _store
 
 V3_PRODUCTS = "/hubs/ecommerce/products?where=date_modified>='${date:yyyy-MM-dd'T'HH:mm:ss'Z'}'"
@@ -170,14 +171,8 @@ def test_a_second_placeholder_is_the_window_start_on_every_page(inclusive: bool)
     assert sorted(sink.ids) == sorted(str(i) for i in ids)
 
 
-class NoCursor:
+class NoCursor(StoreQuirk):
     """The client of a store whose v3 customers answer without ``meta.cursor_pagination``."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
 
     def list_page(self, url: str, params: Any = None) -> Page:
         page = self.client.list_page(url, params)
@@ -198,7 +193,7 @@ def test_a_customers_drain_without_a_cursor_fails_its_resource_and_never_pages_b
     assert p.watermark.updated_at == before  # nothing past the second is claimed
 
 
-class OutOfIdOrder(NoCursor):
+class OutOfIdOrder(StoreQuirk):
     """The client of a store whose v2 listings come newest id first (not id order)."""
 
     def list_page(self, url: str, params: Any = None) -> Page:
@@ -225,7 +220,7 @@ def test_an_exclusive_min_id_skips_nothing() -> None:
     ids = store.create_products(5, start=START, step_seconds=1)
     p, sink, client = _pass(store, LEGACY_PRODUCTS, page_size=2, legacy=True)
 
-    class ExclusiveMinId(NoCursor):
+    class ExclusiveMinId(StoreQuirk):
         def list_page(self, url: str, params: Any = None) -> Page:
             after = _query(url).get("min_id")
             if after:  # ask the (inclusive) sandbox from the next id: what an exclusive bound answers
@@ -243,7 +238,7 @@ def test_an_exclusive_min_id_skips_nothing() -> None:
 RAW_V2_ORDERS = "/v2/orders?min_date_modified=${date:EEE, dd MMM yyyy HH:mm:ss Z}&status_id=11"
 
 
-class ChangesWhilePaging(NoCursor):
+class ChangesWhilePaging(StoreQuirk):
     """Runs ``change`` while the second page is read."""
 
     def __init__(self, client: Any, change: Any) -> None:
