@@ -82,6 +82,11 @@ def schedule_check(record: Run) -> dict[str, Any]:
         "queued_seconds_max": round(max(waits, default=0.0), 3),
         "poll_seconds_p50": round(_percentile(durations, 50), 3),
         "poll_seconds_p99": round(_percentile(durations, 99), 3),
+        # How close to the edge the run was: the share of the poll environments' time spent
+        # polling (near 100 %, fired polls queue and periods are skipped).
+        "environments_busy_share": round(
+            sum(durations) / (record.plan.concurrency * max(end - start, 1e-9)), 3
+        ),
         "ok": bool(ran) and not skipped and gaps == 0 and not failed and not short,
     }
 

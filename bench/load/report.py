@@ -66,6 +66,11 @@ def markdown(result: dict[str, Any]) -> str:
             else "."
         ),
         "",
+        f"The {plan['concurrency']} poll environments were busy "
+        f"{schedules.get('environments_busy_share', 0) * 100:.0f} % of the judged window (the polls' "
+        "durations summed): the rest is the headroom this machine left. The nearer to 100 %, the "
+        "longer a fired poll queues for an environment and the sooner a period is skipped.",
+        "",
         f"The stack's own process (the emulated AWS, the store, this receiver) stalled "
         f"{stalls['stalls_over_half_a_second']} times for half a second or more (longest "
         f"{stalls['stall_seconds_max']} s, {stalls['stall_seconds_total']} s in all) and ran "

@@ -191,6 +191,9 @@ class Harness:
 
     # --- the instance's items ------------------------------------------------------------------
     def lease(self, instance: str) -> dict[str, Any] | None:
+        """The instance's lease while a run holds it; None once given back (or expired)."""
+        import time
+
         from bcevents.aws.tables import get_storage
 
         item: dict[str, Any] | None = (
@@ -198,7 +201,7 @@ class Harness:
             .instances.get_item(Key={"pk": f"INSTANCE#{instance}", "sk": "LEASE"}, ConsistentRead=True)
             .get("Item")
         )
-        return item
+        return item if item is not None and int(item["expires_at"]) >= int(time.time()) else None
 
     def expire_lease(self, instance: str) -> None:
         """What time does to the lease of a run that died: it expires and the next run takes it."""

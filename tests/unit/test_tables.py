@@ -77,6 +77,51 @@ def test_the_lease_is_held_until_released_and_its_token_fences_watermarks(aws: S
     assert storage.acquire_lease("1", "run-b", 60) > token
 
 
+def test_one_read_gives_the_run_its_instance_lease_status_and_watermarks(aws: StackResources) -> None:
+    storage = get_storage()
+    storage.put_new_instance(dict(ITEM))
+    token = storage.acquire_lease(ITEM["id"], "run-a", 60)
+    storage.put_watermark(
+        ITEM["id"], "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, token
+    )
+    storage.put_status(ITEM["id"], {"recorded_date": "2026-01-01T00:00:00Z"})
+
+    state = storage.read_poll_state(ITEM["id"])
+
+    assert state.instance == {**ITEM, "version": 1}
+    assert state.lease is not None
+    assert state.lease["owner"] == "run-a"
+    assert state.lease_live()
+    assert state.status == {"recorded_date": "2026-01-01T00:00:00Z"}
+    assert state.watermarks == storage.get_watermarks(ITEM["id"])
+    storage.release_lease(ITEM["id"], "run-a")
+    assert not storage.read_poll_state(ITEM["id"]).lease_live()  # given back: kept, but expired
+    assert storage.read_poll_state("404").instance is None
+
+
+@pytest.mark.parametrize("leased_before", [False, True], ids=["never-leased", "lease-given-back"])
+def test_the_lease_is_taken_only_if_no_run_took_it_since_the_read(
+    aws: StackResources, leased_before: bool
+) -> None:
+    """A run reads the partition, then takes the lease: if another run took and gave back the
+    lease in between, the watermarks read may be behind that run's checkpoints, so the lease is
+    refused (the run skips) rather than polling from them."""
+    storage = get_storage()
+    if leased_before:
+        storage.acquire_lease("1", "earlier", 60)
+        storage.release_lease("1", "earlier")
+    state = storage.read_poll_state("1")
+    time.sleep(0.002)
+    other = storage.acquire_lease("1", "in-between", 60)
+    storage.put_watermark("1", "orders", {"updated_at": "2026-01-01T00:00:00+00:00", "seen": {}}, other)
+    storage.release_lease("1", "in-between")
+
+    with pytest.raises(LeaseHeld):
+        storage.acquire_lease("1", "stale-reader", 60, read=state)
+    fresh = storage.read_poll_state("1")
+    assert storage.acquire_lease("1", "fresh-reader", 60, read=fresh) > other
+
+
 def test_a_checkpoint_needs_the_live_lease(aws: StackResources) -> None:
     """#14 item 11: the fence was only the token on the watermark item, so a run that outlived its
     lease could still checkpoint a resource the run that took over had not written yet."""

@@ -10,7 +10,6 @@ TTL; its ``ByCreatedDate`` index lists an instance's notifications by creation d
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -21,15 +20,17 @@ from botocore.exceptions import ClientError
 from bcevents.aws import clients
 from bcevents.aws.items import Item as Item  # noqa: PLC0414 - re-exported: the type of every item
 from bcevents.aws.items import conditional_failed, instance_key, to_dynamo, to_plain, without_keys
-from bcevents.errors import InstanceChanged, InstanceNotFound, LeaseHeld
+from bcevents.aws.poll_items import PollItems
+from bcevents.errors import InstanceChanged, InstanceNotFound
 from bcevents.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
-class Storage:
-    """The two tables, with the reads and writes the service needs.
+class Storage(PollItems):
+    """The two tables, with the reads and writes the service needs (the poll run's own items:
+    :class:`~bcevents.aws.poll_items.PollItems`).
 
     Transactions go through ``table.meta.client``, which (being a resource's client) takes plain
     Python values and serializes them itself.
@@ -157,107 +158,6 @@ class Storage:
         with self.instances.batch_writer() as batch:
             for item in self._partition(self.instances, instance_key(instance_id)):
                 batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
-
-    # watermarks and lease ------------------------------------------------------------------
-    def get_watermarks(self, instance_id: str) -> dict[str, Item]:
-        """Every resource watermark of an instance, by resource name."""
-        response = self.instances.query(
-            KeyConditionExpression=Key("pk").eq(instance_key(instance_id))
-            & Key("sk").begins_with("WATERMARK#"),
-            ConsistentRead=True,
-        )
-        return {
-            str(item["sk"]).removeprefix("WATERMARK#"): without_keys(to_plain(item))
-            for item in response["Items"]
-        }
-
-    def put_watermark(
-        self,
-        instance_id: str,
-        resource: str,
-        watermark: Item,
-        lease_token: int,
-        *,
-        lease_expires: float | None = None,
-    ) -> None:
-        """Checkpoint a watermark while this run's lease is live, never over a later lease's.
-
-        ``lease_expires`` (epoch seconds): a run whose lease has expired writes nothing (a lease
-        is taken over only once it has expired, so until then it is this run's). The write is
-        conditional on no later lease (a larger fencing token) having written the watermark. One
-        conditional write, not a transaction with the lease item: a transaction costs four times
-        the write units on every checkpoint, and moto (the local stack's DynamoDB) copies the
-        whole table for each one (the load run that had it ran out of memory).
-        """
-        if lease_expires is not None and time.time() >= lease_expires:
-            raise LeaseHeld(instance_id)
-        try:
-            self.instances.put_item(
-                Item=to_dynamo(
-                    {
-                        "pk": instance_key(instance_id),
-                        "sk": f"WATERMARK#{resource}",
-                        **watermark,
-                        "lease_token": lease_token,
-                    }
-                ),
-                ConditionExpression=Attr("lease_token").not_exists() | Attr("lease_token").lte(lease_token),
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                raise LeaseHeld(instance_id) from None
-            raise
-
-    def delete_watermark(self, instance_id: str, resource: str) -> None:
-        """Forget a resource's progress (it was removed, or now names another endpoint)."""
-        self.instances.delete_item(Key={"pk": instance_key(instance_id), "sk": f"WATERMARK#{resource}"})
-
-    def acquire_lease(self, instance_id: str, owner: str, seconds: int) -> int:
-        """Take the instance's poll lease, or raise LeaseHeld if another live poll has it.
-
-        Returns the lease's fencing token: the time of acquisition in milliseconds. A lease is
-        taken only after the previous one expired (minutes later), so tokens only grow, even
-        when an expired lease item has been removed by TTL.
-        """
-        now_ms = time.time_ns() // 1_000_000
-        now = now_ms // 1000
-        try:
-            self.instances.put_item(
-                Item={
-                    "pk": instance_key(instance_id),
-                    "sk": "LEASE",
-                    "owner": owner,
-                    "token": now_ms,
-                    "expires_at": now + seconds,
-                },
-                ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now),
-            )
-        except ClientError as exc:
-            if conditional_failed(exc):
-                raise LeaseHeld(instance_id) from None
-            raise
-        return now_ms
-
-    def release_lease(self, instance_id: str, owner: str) -> None:
-        """Give the lease back (a no-op if it was taken over after expiring)."""
-        try:
-            self.instances.delete_item(
-                Key={"pk": instance_key(instance_id), "sk": "LEASE"},
-                ConditionExpression=Attr("owner").eq(owner),
-            )
-        except ClientError as exc:
-            if not conditional_failed(exc):
-                raise
-
-    # poll status ---------------------------------------------------------------------------
-    def get_status(self, instance_id: str) -> Item | None:
-        """The instance's poll status item (an eventually consistent read: half the price)."""
-        item = self.instances.get_item(Key={"pk": instance_key(instance_id), "sk": "STATUS"}).get("Item")
-        return without_keys(to_plain(item)) if item else None
-
-    def put_status(self, instance_id: str, status: Item) -> None:
-        """Write the instance's poll status item whole."""
-        self.instances.put_item(Item=to_dynamo({"pk": instance_key(instance_id), "sk": "STATUS", **status}))
 
     # helpers -------------------------------------------------------------------------------
     @staticmethod

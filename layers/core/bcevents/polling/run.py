@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from bcevents import clock
-from bcevents.aws.tables import Item, get_storage
+from bcevents.aws.poll_items import PollState
+from bcevents.aws.tables import Item, Storage, get_storage
 from bcevents.bigcommerce import endpoints
 from bcevents.bigcommerce.client import BigCommerceClient, store_auth
 from bcevents.clock import parse_iso
@@ -47,33 +48,26 @@ def poll_instance(
     """Poll one instance, unless it is gone, disabled, or another run holds its lease."""
     started = clock.now()
     storage = get_storage()
-    item = storage.get_instance(instance_id)
+    # One read for the instance, its lease, status and watermarks; the lease is then taken only if
+    # it is still as read, so the watermarks read are those the run starts from (aws.poll_items).
+    state = storage.read_poll_state(instance_id)
+    item = state.instance
     if item is None:
         return PollOutcome(instance_id, "skipped: no such instance")
     if not item.get("events_enabled"):
         return PollOutcome(instance_id, "skipped: events disabled")
     settings = get_settings()
-    if settings.poll_lease_seconds <= remaining_seconds():
-        # A run that can outlive its lease could checkpoint after another run took over.
-        outcome = (
-            f"failed: POLL_LEASE_SECONDS ({settings.poll_lease_seconds}) must exceed the poll function's "
-            f"timeout ({remaining_seconds():.0f} s left at the start of this run)"
-        )
-        logger.error("poll refused: the lease is shorter than a run", extra={"instance_id": instance_id})
-        metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
-        return PollOutcome(instance_id, outcome)
-    try:
-        lease_token = storage.acquire_lease(instance_id, lease_owner, settings.poll_lease_seconds)
-    except LeaseHeld:
-        logger.info("another poll holds the lease", extra={"instance_id": instance_id})
-        return PollOutcome(instance_id, "skipped: another poll is running")
+    taken = _take_lease(storage, state, instance_id, lease_owner, remaining_seconds)
+    if isinstance(taken, PollOutcome):
+        return taken
+    lease_token = taken
     # Read without the planner: a stored URL it no longer accepts fails its own resource, not the run.
     config = InstanceConfiguration.model_validate(item["configuration"])
     created_at = parse_iso(item["created_date"])
     base = endpoints.store_base_urls(config.store_url or "")
     client = BigCommerceClient(store_auth(config), remaining_seconds=remaining_seconds)
     store = Store(client=client, base=base, now=clock.now(), remaining_seconds=remaining_seconds)
-    # The token is the lease's acquisition time in milliseconds (aws.tables.acquire_lease).
+    # The token is the lease's acquisition time in milliseconds (aws.poll_items.acquire_lease).
     lease_expires = lease_token / 1000 + settings.poll_lease_seconds
     sink = QueueSink(storage, instance_info(item), lease_token, lease_expires)
     reports: list[ResourceReport] = []
@@ -84,7 +78,7 @@ def poll_instance(
             store,
             sink,
             config,
-            storage.get_watermarks(instance_id),
+            state.watermarks,
             starts={name: parse_iso(at) for name, at in (item.get("resource_starts") or {}).items()},
             created_at=created_at,
             reports=reports,
@@ -109,7 +103,7 @@ def poll_instance(
     finally:
         client.close()
         storage.release_lease(instance_id, lease_owner)
-        _measure(instance_id, store, reports, outcome, started)
+        _measure(instance_id, store, reports, outcome, started, state.status)
     result = PollOutcome(instance_id, outcome, reports, client.requests_made)
     # An idle run is the common case, and its log line costs more than the run: DEBUG for those.
     idle = outcome == "polled" and not any(r.events or r.error for r in reports)
@@ -125,8 +119,36 @@ def poll_instance(
     return result
 
 
+def _take_lease(
+    storage: Storage, state: PollState, instance_id: str, owner: str, remaining_seconds: Callable[[], float]
+) -> int | PollOutcome:
+    """The lease's fencing token, or why the run does not poll."""
+    lease_seconds = get_settings().poll_lease_seconds
+    if lease_seconds <= remaining_seconds():
+        # A run that can outlive its lease could checkpoint after another run took over.
+        outcome = (
+            f"failed: POLL_LEASE_SECONDS ({lease_seconds}) must exceed the poll function's "
+            f"timeout ({remaining_seconds():.0f} s left at the start of this run)"
+        )
+        logger.error("poll refused: the lease is shorter than a run", extra={"instance_id": instance_id})
+        metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+        return PollOutcome(instance_id, outcome)
+    try:
+        if state.lease_live():  # held: no write needed to know it
+            raise LeaseHeld(instance_id)
+        return storage.acquire_lease(instance_id, owner, lease_seconds, read=state)
+    except LeaseHeld:
+        logger.info("another poll holds the lease", extra={"instance_id": instance_id})
+        return PollOutcome(instance_id, "skipped: another poll is running")
+
+
 def _measure(
-    instance_id: str, store: Store, reports: list[ResourceReport], outcome: str, started: datetime
+    instance_id: str,
+    store: Store,
+    reports: list[ResourceReport],
+    outcome: str,
+    started: datetime,
+    previous_status: Item | None,
 ) -> None:
     """Metrics of the run, and the instance's status (written only when it tells something new)."""
     client = store.client
@@ -150,6 +172,7 @@ def _measure(
         store_now=store.now,
         requests=client.requests_made,
         throttled=client.throttled,
+        previous=previous_status,
     )
 
 

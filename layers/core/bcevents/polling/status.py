@@ -38,10 +38,15 @@ def record_poll(
     store_now: datetime,
     requests: int,
     throttled: int,
+    previous: Item | None,
 ) -> None:
-    """Keep a poll run in the instance's status item, if it tells something new (module docstring)."""
+    """Keep a poll run in the instance's status item, if it tells something new (module docstring).
+
+    ``previous``: the status item as the run read it before taking its lease (no other run wrote
+    it since: they would have needed the lease).
+    """
     storage = get_storage()
-    previous = storage.get_status(instance_id) or {}
+    previous = previous or {}
     resources: dict[str, Any] = dict(previous.get("resources") or {})
     for report in reports:
         resources[report.resource] = _resource_entry(report, resources.get(report.resource) or {})
